@@ -1,0 +1,115 @@
+"""Ingestion layer: one asset per landing source, loading a day's files into ``raw.<source>``."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from lifecycle_pipeline.contracts import SOURCES, SourceContract
+from lifecycle_pipeline.loading import PartitionLoad, ensure_warehouse, load_partition
+from resources import LandingZone, WarehouseResource
+
+DUCKDB_WRITER_POOL = "duckdb_writer"
+OWNERS = ["team:data-engineering"]
+
+_DUCKDB_TO_DAGSTER_TYPE = {"TIMESTAMPTZ": "timestamp", "DECIMAL(18,2)": "decimal"}
+
+
+def column_schema(contract: SourceContract) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(
+            name=c.name,
+            type=_DUCKDB_TO_DAGSTER_TYPE.get(c.type, c.type.lower()),
+            description=c.description,
+            constraints=dg.TableColumnConstraints(nullable=not c.required),
+        )
+        for c in contract.columns
+    ]
+    columns += [
+        dg.TableColumn("_partition_date", "date", "Landing day (partition key) the row was loaded from."),
+        dg.TableColumn("_source_file", "varchar", "Landing file the row came from."),
+        dg.TableColumn("_source_row", "bigint", "1-based data row within that file."),
+    ]
+    return dg.TableSchema(columns=columns)
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """Days of the run's partition range, oldest first (one day for a normal run)."""
+    window = context.partition_time_window
+    start, end = window.start.date(), window.end.date()
+    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+
+
+def _preview(conn, contract: SourceContract, days: list[dt.date]) -> str:
+    df = conn.execute(
+        f"select * exclude (_source_file) from {contract.table} where _partition_date = ? order by _source_row limit 5",
+        [days[-1]],
+    ).df()
+    return df.to_markdown(index=False) if not df.empty else "_no rows_"
+
+
+def _load_summary(loads: list[PartitionLoad]) -> str:
+    lines = ["| day | files | rows read | loaded | quarantined |", "|---|---|---|---|---|"]
+    for load in loads:
+        files = str(len(load.files)) if load.file_found else "no file (empty partition)"
+        lines.append(f"| {load.day} | {files} | {load.rows_read} | {load.rows_loaded} | {load.rows_quarantined} |")
+    return "\n".join(lines)
+
+
+def build_ingestion_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    required = "required for every business" if contract.required_for_business else "optional source"
+    description = (
+        f"{contract.description} Raw table `{contract.table}`, grain: one landed row, partitioned by "
+        f"`_partition_date` (the landing folder day). Loaded from `<landing root>/{contract.name}/<YYYY-MM-DD>/` "
+        f"(CSV or Parquet) with types enforced by the source contract in `lifecycle_pipeline/contracts.py` "
+        f"({required}); rows whose values do not cast are quarantined in `quality.quarantine` with the reason."
+    )
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", contract.name]),
+        description=description,
+        group_name="ingestion",
+        kinds={"duckdb", "csv", "parquet"},
+        owners=OWNERS,
+        tags={"layer": "raw", "source": contract.name},
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_WRITER_POOL,
+        metadata={
+            "dagster/column_schema": column_schema(contract),
+            "dagster/table_name": f"lifecycle.{contract.table}",
+            "partition_expr": "_partition_date",
+        },
+    )
+    def ingest(context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone):
+        days = partition_days(context)
+        loads: list[PartitionLoad] = []
+        with duckdb.get_connection() as conn:
+            ensure_warehouse(conn, list(SOURCES.values()))
+            for day in days:
+                load = load_partition(conn, contract, day, landing.files_for(contract.name, day))
+                if not load.file_found:
+                    context.log.info(f"{contract.name} {day}: no landing file; partition is empty")
+                elif load.rows_quarantined:
+                    context.log.warning(f"{contract.name} {day}: {load.rows_quarantined} rows quarantined (type_cast)")
+                loads.append(load)
+            preview = _preview(conn, contract, days)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(sum(x.rows_loaded for x in loads)),
+                "rows_read": dg.MetadataValue.int(sum(x.rows_read for x in loads)),
+                "rows_quarantined": dg.MetadataValue.int(sum(x.rows_quarantined for x in loads)),
+                "days": dg.MetadataValue.int(len(loads)),
+                "days_without_file": dg.MetadataValue.int(sum(not x.file_found for x in loads)),
+                "file_found": dg.MetadataValue.bool(all(x.file_found for x in loads)),
+                "files": dg.MetadataValue.json([f.path for x in loads for f in x.files][:50]),
+                "loads": dg.MetadataValue.md(_load_summary(loads[-31:])),
+                "preview": dg.MetadataValue.md(preview),
+            }
+        )
+
+    return ingest
+
+
+def build_ingestion_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_ingestion_asset(contract, partitions_def) for contract in SOURCES.values()]

@@ -1,0 +1,1 @@
+"""lifecycle-pipeline: daily customer-lifecycle assets on Dagster + DuckDB."""

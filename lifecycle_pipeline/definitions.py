@@ -1,0 +1,28 @@
+"""The code location: every asset, check, resource, job and schedule of the project."""
+
+import dagster as dg
+
+from assets.ingestion import build_ingestion_assets
+from lifecycle_pipeline.jobs import build_jobs
+from lifecycle_pipeline.partitions import build_daily_partitions
+from lifecycle_pipeline.schedules import build_daily_schedule
+from lifecycle_pipeline.settings import ProjectSettings, load_settings
+from resources import LandingZone, WarehouseResource
+
+
+def build_definitions(settings: ProjectSettings) -> dg.Definitions:
+    """Definitions for one deployment; tests build their own with temporary paths."""
+    daily = build_daily_partitions(settings)
+    jobs = build_jobs()
+    return dg.Definitions(
+        assets=[*build_ingestion_assets(daily)],
+        jobs=list(jobs.values()),
+        schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
+        resources={
+            "duckdb": WarehouseResource(database=str(settings.duckdb_path), timezone=settings.timezone),
+            "landing": LandingZone(root=str(settings.landing_root)),
+        },
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,414 @@
+"""Deterministic, realistic sample landing data for N customers over a date range.
+
+Customers follow one of six behaviours (prospects who never buy, one-time buyers,
+repeat buyers, loyal frequent buyers, lapsing buyers who stop, and returning buyers who
+come back after a gap of more than 90 days), so every lifecycle stage appears. Orders,
+signups, events and spend follow weekly and yearly seasonality with a late-November
+peak; some orders are refunded or cancelled; events cover logins, core-feature use,
+email opens/clicks and referrals; tickets carry CSAT; some customers answer NPS; a few
+customers change consent or are suppressed. Everything is vectorised with numpy and
+depends only on the seed, the customer count, the date range and the time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from lifecycle_pipeline.landing_files import iso_utc, write_landing_days
+
+DAY = 86_400
+PERSONAS = np.array(["prospect", "one_time", "repeat", "loyal", "lapsing", "returning"])
+PERSONA_SHARE = np.array([0.22, 0.30, 0.20, 0.08, 0.13, 0.07])
+# mean days between orders while active, and events per active day, by persona
+ORDER_GAP_DAYS = {"repeat": 35.0, "loyal": 11.0, "lapsing": 18.0, "returning": 22.0}
+EVENTS_PER_DAY = np.array([0.25, 0.15, 0.30, 0.55, 0.30, 0.30])
+
+CHANNELS = np.array(["organic", "paid_search", "social", "display", "affiliate", "email", "referral"])
+CHANNEL_SHARE = np.array([0.30, 0.22, 0.18, 0.07, 0.06, 0.07, 0.10])
+PAID_CHANNELS = ["paid_search", "social", "display", "affiliate", "email"]
+PAID_BASE_SPEND = np.array([900.0, 650.0, 300.0, 220.0, 90.0])
+SEGMENTS = np.array(["consumer", "smb", "enterprise"])
+SEGMENT_SHARE = np.array([0.72, 0.21, 0.07])
+SEGMENT_SPEND = np.array([1.0, 2.4, 5.5])
+COUNTRIES = np.array(["US", "GB", "DE", "FR", "CA", "AU", "NL", "ES"])
+COUNTRY_SHARE = np.array([0.40, 0.14, 0.12, 0.09, 0.08, 0.06, 0.06, 0.05])
+CATEGORIES = np.array(["electronics", "home", "fashion", "beauty", "sports", "books", "toys"])
+FIRST_NAMES = np.array(
+    ["Ada", "Ben", "Chloé", "Dmitri", "Elif", "Farah", "Gustav", "Hana", "Ivan", "Jia", "Kofi", "Lena",
+     "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf", "Zoe"]
+)
+LAST_NAMES = np.array(
+    ["Smith", "Müller", "García", "Chen", "Okafor", "Kowalski", "Nguyen", "Rossi", "Silva", "Khan",
+     "Johansson", "Dubois", "O'Brien", "Tanaka", "Haddad", "Novak"]
+)
+EVENT_TYPES = np.array(
+    ["login", "page_view", "core_feature_use", "feature_use", "email_open", "email_click", "referral_sent"]
+)
+EVENT_MIX = np.array([0.33, 0.30, 0.14, 0.10, 0.08, 0.035, 0.015])
+CORE_FEATURES = np.array(["search", "checkout", "wishlist", "reviews"])
+OTHER_FEATURES = np.array(["compare", "gift_cards", "subscriptions", "live_chat"])
+SUPPRESSION_REASONS = np.array(["unsubscribe", "bounce", "complaint", "manual"])
+SUPPRESSION_SHARE = np.array([0.70, 0.20, 0.08, 0.02])
+
+
+def _ascii(names: np.ndarray) -> np.ndarray:
+    """Names folded to the letters an email local part may carry (Chloé -> chloe)."""
+    table = str.maketrans({"é": "e", "ü": "u", "í": "i", "'": ""})
+    unique, inverse = np.unique(names, return_inverse=True)
+    return np.array([u.translate(table) for u in unique])[inverse]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Local-midnight boundaries (UTC epoch seconds) of ``n_days`` business days."""
+
+    start: dt.date
+    n_days: int
+    timezone: str
+    bounds: np.ndarray = field(repr=False)
+
+    @classmethod
+    def build(cls, start: dt.date, end: dt.date, timezone: str) -> Calendar:
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        tz = ZoneInfo(timezone)
+        n = (end - start).days + 1
+        bounds = np.array(
+            [
+                int(dt.datetime.combine(start + dt.timedelta(days=i), dt.time(), tzinfo=tz).timestamp())
+                for i in range(n + 1)
+            ],
+            dtype=np.int64,
+        )
+        return cls(start=start, n_days=n, timezone=timezone, bounds=bounds)
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range(self.n_days)]
+
+    @property
+    def end_ts(self) -> int:
+        return int(self.bounds[-1])
+
+    def day_of(self, ts: np.ndarray) -> np.ndarray:
+        """Index of the business day each epoch second falls in (exact across DST)."""
+        return np.searchsorted(self.bounds, ts, side="right") - 1
+
+    def at(self, day: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Epoch seconds at ``fraction`` (0..1) of business day ``day``."""
+        day = np.clip(day, 0, self.n_days - 1)
+        length = self.bounds[day + 1] - self.bounds[day]
+        return self.bounds[day] + (fraction * length).astype(np.int64)
+
+    def seasonality(self) -> np.ndarray:
+        """Relative activity of each day: yearly wave, weekend lift, late-November peak."""
+        dates = self.days
+        doy = np.array([d.timetuple().tm_yday for d in dates], dtype=float)
+        weekday = np.array([d.weekday() for d in dates])
+        yearly = 1.0 + 0.25 * np.sin(2 * np.pi * (doy - 80) / 365.25)
+        weekend = np.where(weekday == 5, 1.25, np.where(weekday == 6, 1.15, 1.0))
+        peak = 1.0 + 0.9 * np.exp(-(((doy - 331) / 6.0) ** 2))
+        return yearly * weekend * peak
+
+
+@dataclass
+class GeneratedData:
+    tables: dict[str, pa.Table]
+    day_index: dict[str, np.ndarray]
+    calendar: Calendar
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: t.num_rows for name, t in self.tables.items()}
+
+
+def _poisson_times(rng, cal: Calendar, owner, start_ts, end_ts, per_day, season) -> tuple[np.ndarray, np.ndarray]:
+    """Seasonal Poisson arrivals per window (vectorised thinning). Returns (owner, ts)."""
+    length_days = np.maximum(end_ts - start_ts, 0) / DAY
+    accept_ratio = season.mean() / season.max()
+    counts = rng.poisson(per_day * length_days / accept_ratio)
+    idx = np.repeat(np.arange(len(owner)), counts)
+    ts = start_ts[idx] + (rng.random(len(idx)) * (end_ts[idx] - start_ts[idx])).astype(np.int64)
+    day = np.clip(cal.day_of(ts), 0, cal.n_days - 1)
+    keep = rng.random(len(ts)) < season[day] / season.max()
+    keep &= ts < cal.end_ts
+    return owner[idx[keep]], ts[keep]
+
+
+def generate(
+    customers: int,
+    start: dt.date,
+    end: dt.date,
+    seed: int = 42,
+    timezone: str = "UTC",
+) -> GeneratedData:
+    """Build every source's rows in memory (see module docstring)."""
+    if customers < 1:
+        raise ValueError("customers must be at least 1")
+    rng = np.random.default_rng(seed)
+    cal = Calendar.build(start, end, timezone)
+    season = cal.seasonality()
+    growth = np.linspace(0.8, 1.2, cal.n_days)
+    n = customers
+
+    # --- customers -------------------------------------------------------------------
+    signup_weights = season * growth
+    signup_day = np.sort(rng.choice(cal.n_days, size=n, p=signup_weights / signup_weights.sum()))
+    signup_ts = np.sort(cal.at(signup_day, rng.random(n)))
+    persona = rng.choice(len(PERSONAS), size=n, p=PERSONA_SHARE)
+    segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENT_SHARE)
+    channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
+    favourite = rng.integers(0, len(CATEGORIES), n)
+    ids = np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
+    last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
+    local = np.char.lower(np.char.add(np.char.add(_ascii(first), "."), _ascii(last)))
+    email = np.char.add(np.char.add(local, np.char.add(".", np.arange(1, n + 1).astype(str))), "@example.com")
+    has_phone = rng.random(n) < 0.6
+    phone = np.where(has_phone, np.char.add("+1555", np.char.zfill(rng.integers(0, 10**7, n).astype(str), 7)), None)
+    email_opt_in = rng.random(n) < 0.8
+    sms_opt_in = has_phone & (rng.random(n) < 0.45)
+    referrer = (rng.random(n) * np.arange(n)).astype(np.int64)
+    referred_by = np.where((CHANNELS[channel] == "referral") & (np.arange(n) > 0), ids[referrer], None)
+
+    # consent withdrawals: a second version of ~3% of customer records
+    changed = np.flatnonzero(rng.random(n) < 0.03)
+    change_ts = signup_ts[changed] + rng.integers(5 * DAY, 200 * DAY, len(changed))
+    ok = change_ts < cal.end_ts
+    changed, change_ts = changed[ok], change_ts[ok]
+    cust_rows = np.concatenate([np.arange(n), changed])
+    cust_updated = np.concatenate([signup_ts, change_ts])
+    cust_email_opt = np.concatenate([email_opt_in, np.zeros(len(changed), dtype=bool)])
+    customers_tbl = pa.table(
+        {
+            "customer_id": ids[cust_rows],
+            "signup_at": iso_utc(signup_ts[cust_rows]),
+            "updated_at": iso_utc(cust_updated),
+            "first_name": first[cust_rows],
+            "last_name": last[cust_rows],
+            "email": email[cust_rows],
+            "phone": phone[cust_rows],
+            "country": rng.choice(COUNTRIES, size=n, p=COUNTRY_SHARE)[cust_rows],
+            "acquisition_channel": CHANNELS[channel][cust_rows],
+            "segment": SEGMENTS[segment][cust_rows],
+            "email_opt_in": cust_email_opt,
+            "sms_opt_in": sms_opt_in[cust_rows],
+            "referred_by": referred_by[cust_rows],
+        }
+    )
+
+    # --- orders: first purchase, then Poisson repeat purchases in activity windows ---
+    name = PERSONAS[persona]
+    buyer = name != "prospect"
+    first_order = signup_ts + rng.exponential(4 * DAY, n).astype(np.int64)
+    first_order = np.where(buyer, first_order, -1)
+    w_owner, w_start, w_end, w_gap = [], [], [], []
+
+    def window(mask, start_ts, end_ts, gap_days):
+        sel = np.flatnonzero(mask)
+        w_owner.append(sel)
+        w_start.append(start_ts[sel])
+        w_end.append(np.minimum(end_ts[sel], cal.end_ts))
+        w_gap.append(np.full(len(sel), gap_days))
+
+    forever = np.full(n, cal.end_ts, dtype=np.int64)
+    window(name == "repeat", first_order, forever, ORDER_GAP_DAYS["repeat"])
+    window(name == "loyal", first_order, forever, ORDER_GAP_DAYS["loyal"])
+    lapse_end = first_order + rng.integers(40 * DAY, 150 * DAY, n)
+    window(name == "lapsing", first_order, lapse_end, ORDER_GAP_DAYS["lapsing"])
+    first_stint_end = first_order + rng.integers(30 * DAY, 80 * DAY, n)
+    comeback = first_stint_end + rng.integers(95 * DAY, 200 * DAY, n)
+    window(name == "returning", first_order, first_stint_end, ORDER_GAP_DAYS["returning"])
+    window(name == "returning", comeback, forever, ORDER_GAP_DAYS["returning"])
+    w_owner, w_start, w_end, w_gap = map(np.concatenate, (w_owner, w_start, w_end, w_gap))
+    rep_owner, rep_ts = _poisson_times(rng, cal, w_owner, w_start, w_end, 1.0 / w_gap, season)
+    has_first = buyer & (first_order < cal.end_ts)
+    o_owner = np.concatenate([np.flatnonzero(has_first), rep_owner])
+    o_ts = np.concatenate([first_order[has_first], rep_ts])
+    sort = np.lexsort((o_owner, o_ts))
+    o_owner, o_ts = o_owner[sort], o_ts[sort]
+    m = len(o_owner)
+    order_ids = np.char.add("O", np.char.zfill(np.arange(1, m + 1).astype(str), 8))
+    amount = np.round(rng.lognormal(np.log(42.0), 0.55, m) * SEGMENT_SPEND[segment[o_owner]], 2)
+    category = np.where(rng.random(m) < 0.6, CATEGORIES[favourite[o_owner]], CATEGORIES[rng.integers(0, len(CATEGORIES), m)])
+    fate = rng.random(m)
+    status = np.where(fate < 0.03, "cancelled", "completed")
+    refunded = (fate >= 0.03) & (fate < 0.08)
+    refund_ts = o_ts + rng.integers(1 * DAY, 20 * DAY, m)
+    refunded &= refund_ts < cal.end_ts
+    ref = np.flatnonzero(refunded)
+    o_rows = np.concatenate([np.arange(m), ref])
+    orders_tbl = pa.table(
+        {
+            "order_id": order_ids[o_rows],
+            "customer_id": ids[o_owner[o_rows]],
+            "ordered_at": iso_utc(o_ts[o_rows]),
+            "amount": amount[o_rows],
+            "status": np.concatenate([status, np.full(len(ref), "refunded")]),
+            "updated_at": iso_utc(np.concatenate([o_ts, refund_ts[ref]])),
+            "currency": np.full(len(o_rows), "USD"),
+            "category": category[o_rows],
+        }
+    )
+    orders_day = cal.day_of(np.concatenate([o_ts, refund_ts[ref]]))
+
+    # --- events: activity while buying (plus a tail), prospects browse briefly --------
+    last_order = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last_order, o_owner, o_ts)
+    act_end = np.where(
+        buyer, np.maximum(last_order, signup_ts) + rng.integers(5 * DAY, 45 * DAY, n), signup_ts + rng.integers(DAY, 25 * DAY, n)
+    )
+    is_returning = name == "returning"
+    gap_start = np.where(is_returning, first_stint_end + 20 * DAY, cal.end_ts)
+    e_owner1, e_ts1 = _poisson_times(
+        rng, cal, np.arange(n), signup_ts, np.minimum(act_end, gap_start), EVENTS_PER_DAY[persona], season
+    )
+    ret = np.flatnonzero(is_returning)
+    e_owner2, e_ts2 = _poisson_times(
+        rng, cal, ret, np.minimum(comeback[ret], act_end[ret]), act_end[ret], EVENTS_PER_DAY[persona[ret]], season
+    )
+    e_owner = np.concatenate([e_owner1, e_owner2])
+    e_ts = np.concatenate([e_ts1, e_ts2])
+    sort = np.lexsort((e_owner, e_ts))
+    e_owner, e_ts = e_owner[sort], e_ts[sort]
+    k = len(e_owner)
+    mix = np.tile(EVENT_MIX, (len(PERSONAS), 1))
+    mix[3, 6] *= 3  # loyal customers refer more
+    mix = mix / mix.sum(axis=1, keepdims=True)
+    cum = np.cumsum(mix, axis=1)[persona[e_owner]]
+    etype = (rng.random(k)[:, None] > cum).sum(axis=1)
+    feature = np.full(k, None, dtype=object)
+    core = etype == 2
+    breadth = 1 + (persona[e_owner] >= 2) + (persona[e_owner] == 3) * 2  # loyal use more features
+    feature[core] = CORE_FEATURES[rng.integers(0, 4, k)[core] % np.minimum(breadth[core], 4)]
+    other = etype == 3
+    feature[other] = OTHER_FEATURES[rng.integers(0, len(OTHER_FEATURES), int(other.sum()))]
+    events_tbl = pa.table(
+        {
+            "event_id": np.char.add("E", np.char.zfill(np.arange(1, k + 1).astype(str), 10)),
+            "customer_id": ids[e_owner],
+            "occurred_at": iso_utc(e_ts),
+            "event_type": EVENT_TYPES[etype],
+            "feature": feature,
+        }
+    )
+
+    # --- support tickets: some orders raise a ticket; lands when resolved ------------
+    t_src = np.flatnonzero(rng.random(m) < 0.06)
+    t_owner = o_owner[t_src]
+    opened = o_ts[t_src] + rng.integers(0, 10 * DAY, len(t_src))
+    resolved = opened + rng.exponential(1.5 * DAY, len(t_src)).astype(np.int64)
+    keep = opened < cal.end_ts
+    t_owner, opened, resolved = t_owner[keep], opened[keep], resolved[keep]
+    open_now = (resolved >= cal.end_ts) | (rng.random(len(opened)) < 0.03)
+    resolved = np.where(open_now, -1, resolved)
+    unhappy = np.isin(PERSONAS[persona[t_owner]], ["lapsing", "one_time"])
+    csat_happy = rng.choice(np.arange(1, 6), len(opened), p=[0.04, 0.06, 0.15, 0.33, 0.42])
+    csat_sad = rng.choice(np.arange(1, 6), len(opened), p=[0.20, 0.20, 0.25, 0.20, 0.15])
+    csat = np.where(unhappy, csat_sad, csat_happy).astype(object)
+    csat[open_now | (rng.random(len(opened)) < 0.2)] = None
+    tickets_tbl = pa.table(
+        {
+            "ticket_id": np.char.add("T", np.char.zfill(np.arange(1, len(opened) + 1).astype(str), 8)),
+            "customer_id": ids[t_owner],
+            "opened_at": iso_utc(opened),
+            "resolved_at": iso_utc(resolved),
+            "csat": pa.array(csat, type=pa.int16()),
+        }
+    )
+    tickets_day = cal.day_of(np.where(resolved >= 0, resolved, opened))
+
+    # --- NPS: a quarter of buyers answer during their activity ----------------------
+    resp = np.flatnonzero(buyer & (rng.random(n) < 0.25) & (first_order < cal.end_ts))
+    loyal_again = resp[(name[resp] == "loyal") & (rng.random(len(resp)) < 0.3)]
+    r_owner = np.concatenate([resp, loyal_again])
+    lo = np.minimum(first_order[r_owner] + DAY, cal.end_ts - 1)
+    hi = np.minimum(np.maximum(act_end[r_owner], lo + 1), cal.end_ts)
+    r_ts = lo + (rng.random(len(r_owner)) * (hi - lo)).astype(np.int64)
+    sort = np.lexsort((r_owner, r_ts))
+    r_owner, r_ts = r_owner[sort], r_ts[sort]
+    fan = np.isin(name[r_owner], ["loyal", "repeat"])
+    score = np.where(
+        fan,
+        rng.choice(np.arange(11), len(r_owner), p=[0, 0, 0, 0, 0.01, 0.02, 0.04, 0.08, 0.15, 0.30, 0.40]),
+        rng.choice(np.arange(11), len(r_owner), p=[0.05, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.16, 0.14, 0.11, 0.09]),
+    )
+    nps_tbl = pa.table(
+        {
+            "response_id": np.char.add("N", np.char.zfill(np.arange(1, len(r_owner) + 1).astype(str), 8)),
+            "customer_id": ids[r_owner],
+            "responded_at": iso_utc(r_ts),
+            "score": pa.array(score, type=pa.int16()),
+            "comment": np.where(score >= 9, "Love it", np.where(score <= 6, "Too expensive", None)),
+        }
+    )
+
+    # --- marketing spend per day and paid channel -----------------------------------
+    scale = max(n / 20_000, 0.05)
+    d_idx = np.repeat(np.arange(cal.n_days), len(PAID_CHANNELS))
+    c_idx = np.tile(np.arange(len(PAID_CHANNELS)), cal.n_days)
+    spend = np.round(
+        PAID_BASE_SPEND[c_idx] * scale * season[d_idx] / season.mean() * rng.lognormal(0, 0.15, len(d_idx)), 2
+    )
+    impressions = (spend * rng.uniform(60, 140, len(d_idx))).astype(np.int64)
+    clicks = (impressions * rng.uniform(0.008, 0.03, len(d_idx))).astype(np.int64)
+    spend_tbl = pa.table(
+        {
+            "spend_date": np.array([d.isoformat() for d in cal.days])[d_idx],
+            "channel": np.array(PAID_CHANNELS)[c_idx],
+            "spend": spend,
+            "impressions": impressions,
+            "clicks": clicks,
+        }
+    )
+
+    # --- suppressions ---------------------------------------------------------------
+    sup = np.flatnonzero(rng.random(n) < 0.015)
+    sup_ts = signup_ts[sup] + rng.integers(DAY, 200 * DAY, len(sup))
+    ok = sup_ts < cal.end_ts
+    sup, sup_ts = sup[ok], sup_ts[ok]
+    sort = np.argsort(sup_ts, kind="stable")
+    sup, sup_ts = sup[sort], sup_ts[sort]
+    how = rng.random(len(sup))
+    suppressions_tbl = pa.table(
+        {
+            "customer_id": np.where(how < 0.75, ids[sup], None),
+            "email": np.where(how >= 0.5, email[sup], None),
+            "reason": rng.choice(SUPPRESSION_REASONS, len(sup), p=SUPPRESSION_SHARE),
+            "suppressed_at": iso_utc(sup_ts),
+        }
+    )
+
+    return GeneratedData(
+        tables={
+            "customers": customers_tbl,
+            "orders": orders_tbl,
+            "events": events_tbl,
+            "support_tickets": tickets_tbl,
+            "nps_responses": nps_tbl,
+            "marketing_spend": spend_tbl,
+            "suppressions": suppressions_tbl,
+        },
+        day_index={
+            "customers": cal.day_of(cust_updated),
+            "orders": orders_day,
+            "events": cal.day_of(e_ts),
+            "support_tickets": tickets_day,
+            "nps_responses": cal.day_of(r_ts),
+            "marketing_spend": d_idx,
+            "suppressions": cal.day_of(sup_ts),
+        },
+        calendar=cal,
+    )
+
+
+def write_sample_data(data: GeneratedData, landing_root: Path, fmt: str = "csv") -> dict[str, int]:
+    """Write every source as one file per day; returns rows written per source."""
+    for source, table in data.tables.items():
+        write_landing_days(table, data.day_index[source], data.calendar.days, source, landing_root, fmt)
+    return data.row_counts()

@@ -1,0 +1,86 @@
+"""Where the project keeps its files and which calendar it runs on.
+
+Every value can be set from the environment; the defaults keep everything inside the
+project's own ``data/`` folder so that a fresh clone runs with no configuration.
+
+| variable | default | meaning |
+|---|---|---|
+| ``LIFECYCLE_DATA_DIR`` | ``<project>/data`` | root of everything the pipeline writes |
+| ``LIFECYCLE_DUCKDB_PATH`` | ``<data dir>/lifecycle.duckdb`` | the warehouse file |
+| ``LIFECYCLE_LANDING_ROOT`` | ``<data dir>/landing`` | ``<root>/<source>/<YYYY-MM-DD>/`` files |
+| ``LIFECYCLE_TIMEZONE`` | ``UTC`` | business time zone: day boundaries of partitions |
+| ``LIFECYCLE_START_DATE`` | ``2025-01-01`` | first daily partition |
+| ``LIFECYCLE_SCHEDULE_HOUR`` | ``2`` | hour (business time) the daily schedule runs |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has an invalid value."""
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """Resolved locations and calendar of one deployment of the pipeline."""
+
+    data_dir: Path
+    duckdb_path: Path
+    landing_root: Path
+    timezone: str = "UTC"
+    start_date: str = "2025-01-01"
+    schedule_hour: int = 2
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"LIFECYCLE_TIMEZONE={self.timezone!r} is not an IANA time zone") from exc
+        try:
+            dt.date.fromisoformat(self.start_date)
+        except ValueError as exc:
+            raise SettingsError(f"LIFECYCLE_START_DATE={self.start_date!r} is not a YYYY-MM-DD date") from exc
+        if not 0 <= self.schedule_hour <= 23:
+            raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str, **overrides) -> ProjectSettings:
+        """Settings with every path under ``data_dir`` (used by tests and the CLI)."""
+        data_dir = Path(data_dir).resolve()
+        values = {
+            "data_dir": data_dir,
+            "duckdb_path": data_dir / "lifecycle.duckdb",
+            "landing_root": data_dir / "landing",
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
+    """Resolve settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("LIFECYCLE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    hour = env.get("LIFECYCLE_SCHEDULE_HOUR") or "2"
+    if not hour.isdigit():
+        raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={hour!r} must be a whole hour 0-23")
+    return ProjectSettings(
+        data_dir=data_dir,
+        duckdb_path=Path(env.get("LIFECYCLE_DUCKDB_PATH") or data_dir / "lifecycle.duckdb").resolve(),
+        landing_root=Path(env.get("LIFECYCLE_LANDING_ROOT") or data_dir / "landing").resolve(),
+        timezone=env.get("LIFECYCLE_TIMEZONE") or "UTC",
+        start_date=env.get("LIFECYCLE_START_DATE") or "2025-01-01",
+        schedule_hour=int(hour),
+    )

@@ -1,0 +1,16 @@
+-- Schemas of the warehouse and the quarantine table shared by every stage that can
+-- reject rows. Idempotent: runs before every load.
+create schema if not exists raw;
+create schema if not exists quality;
+
+create table if not exists quality.quarantine (
+    source          varchar     not null,  -- landing source (orders, events, ...)
+    partition_date  date        not null,  -- landing day the row came from
+    stage           varchar     not null,  -- 'ingestion' (type errors) or 'validation' (GX rules)
+    source_file     varchar,               -- landing file path
+    source_row      bigint,                -- 1-based data row within that file
+    rule            varchar     not null,  -- machine-readable rule name
+    reason          varchar     not null,  -- human-readable reason
+    original_row    json        not null,  -- the row exactly as landed, all values as text
+    quarantined_at  timestamptz not null
+);

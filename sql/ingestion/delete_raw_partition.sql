@@ -1,0 +1,1 @@
+delete from {table} where _partition_date = ?::date

@@ -1,0 +1,54 @@
+"""Shared fixtures: settings, definitions and landing files under ``tmp_path``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from lifecycle_pipeline.definitions import build_definitions
+from lifecycle_pipeline.settings import ProjectSettings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> ProjectSettings:
+    return ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01", timezone="UTC")
+
+
+@pytest.fixture
+def defs(settings: ProjectSettings) -> dg.Definitions:
+    return build_definitions(settings)
+
+
+def write_csv(root: Path, source: str, day: str, header: list[str], rows: list[list], name: str | None = None) -> Path:
+    """Write one landing CSV ``<root>/<source>/<day>/<name>`` and return its path."""
+    path = root / source / day / (name or f"{source}.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None = None, **kwargs):
+    """Materialize ``raw/<source>`` assets of ``defs`` with their real resources."""
+    wanted = {dg.AssetKey(k.split("/")) for k in keys}
+    selection = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key in wanted]
+    resources = {"duckdb": defs.resources["duckdb"], "landing": defs.resources["landing"]}
+    tags = kwargs.pop("tags", None)
+    return dg.materialize(selection, partition_key=partition_key, resources=resources, tags=tags, **kwargs)
+
+
+def query(settings: ProjectSettings, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        conn.execute("set TimeZone = ?", [settings.timezone])
+        return conn.execute(sql, params or []).fetchall()
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
