@@ -15,6 +15,10 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
     daily = build_daily_partitions(settings)
     jobs = build_jobs()
     return dg.Definitions(
+        # Every asset writes the one DuckDB file, one writer at a time (pool
+        # "duckdb_writer"), so steps gain nothing from separate processes: running them
+        # in the run's own process saves a process start per step.
+        executor=dg.in_process_executor,
         assets=[*build_ingestion_assets(daily)],
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],

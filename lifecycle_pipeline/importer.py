@@ -190,7 +190,7 @@ def import_source(
             f"{' / '.join(contract.day_columns)}, so their day is unknown; fix or drop them before importing"
         )
     table = conn.execute(
-        "select * exclude (_landing_day), _landing_day::date as _day from import_rows order by _day"
+        "select * exclude (_landing_day, _export_row), _landing_day::date as _day from import_rows order by _day, _export_row"
     ).to_arrow_table()
     conn.execute("drop table import_rows")
     if table.num_rows == 0:

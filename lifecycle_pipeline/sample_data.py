@@ -57,6 +57,13 @@ SUPPRESSION_REASONS = np.array(["unsubscribe", "bounce", "complaint", "manual"])
 SUPPRESSION_SHARE = np.array([0.70, 0.20, 0.08, 0.02])
 
 
+def _ids(prefix: str, count: int, width: int) -> np.ndarray:
+    """Sequential identifiers ``<prefix>0000001`` .. for ``count`` rows (count may be 0)."""
+    if count == 0:
+        return np.array([], dtype="U1")
+    return np.char.add(prefix, np.char.zfill(np.arange(1, count + 1).astype(str), width))
+
+
 def _ascii(names: np.ndarray) -> np.ndarray:
     """Names folded to the letters an email local part may carry (Chloé -> chloe)."""
     table = str.maketrans({"é": "e", "ü": "u", "í": "i", "'": ""})
@@ -164,7 +171,7 @@ def generate(
     segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENT_SHARE)
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
     favourite = rng.integers(0, len(CATEGORIES), n)
-    ids = np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    ids = _ids("C", n, 7)
     first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
     last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
     local = np.char.lower(np.char.add(np.char.add(_ascii(first), "."), _ascii(last)))
@@ -233,7 +240,7 @@ def generate(
     sort = np.lexsort((o_owner, o_ts))
     o_owner, o_ts = o_owner[sort], o_ts[sort]
     m = len(o_owner)
-    order_ids = np.char.add("O", np.char.zfill(np.arange(1, m + 1).astype(str), 8))
+    order_ids = _ids("O", m, 8)
     amount = np.round(rng.lognormal(np.log(42.0), 0.55, m) * SEGMENT_SPEND[segment[o_owner]], 2)
     category = np.where(rng.random(m) < 0.6, CATEGORIES[favourite[o_owner]], CATEGORIES[rng.integers(0, len(CATEGORIES), m)])
     fate = rng.random(m)
@@ -290,7 +297,7 @@ def generate(
     feature[other] = OTHER_FEATURES[rng.integers(0, len(OTHER_FEATURES), int(other.sum()))]
     events_tbl = pa.table(
         {
-            "event_id": np.char.add("E", np.char.zfill(np.arange(1, k + 1).astype(str), 10)),
+            "event_id": _ids("E", k, 10),
             "customer_id": ids[e_owner],
             "occurred_at": iso_utc(e_ts),
             "event_type": EVENT_TYPES[etype],
@@ -314,7 +321,7 @@ def generate(
     csat[open_now | (rng.random(len(opened)) < 0.2)] = None
     tickets_tbl = pa.table(
         {
-            "ticket_id": np.char.add("T", np.char.zfill(np.arange(1, len(opened) + 1).astype(str), 8)),
+            "ticket_id": _ids("T", len(opened), 8),
             "customer_id": ids[t_owner],
             "opened_at": iso_utc(opened),
             "resolved_at": iso_utc(resolved),
@@ -340,7 +347,7 @@ def generate(
     )
     nps_tbl = pa.table(
         {
-            "response_id": np.char.add("N", np.char.zfill(np.arange(1, len(r_owner) + 1).astype(str), 8)),
+            "response_id": _ids("N", len(r_owner), 8),
             "customer_id": ids[r_owner],
             "responded_at": iso_utc(r_ts),
             "score": pa.array(score, type=pa.int16()),

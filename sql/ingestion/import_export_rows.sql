@@ -3,5 +3,6 @@
 -- business time zone from the contract's day columns.
 select
     {mapped_columns},
-    {day_expression} as _landing_day
+    {day_expression} as _landing_day,
+    row_number() over () as _export_row
 from {reader}
