@@ -37,7 +37,7 @@ test-all: install
 
 dev: install
 	$(BIN)/lifecycle-pipeline init
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 clean:
 	rm -rf $(LIFECYCLE_DATA_DIR)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -117,8 +118,23 @@ def cmd_backfill(settings: ProjectSettings, args: argparse.Namespace) -> int:
         "--select", args.select,
         "--partition-range", f"{start.isoformat()}...{end.isoformat()}",
     ]
-    print(f"backfill {start}..{end} ({args.select}) into the instance at {home}", flush=True)
-    return subprocess.run(command, env=env, check=False).returncode
+    log = settings.data_dir / "logs" / f"backfill_{start}_{end}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"backfill {start}..{end} ({args.select}) as one run in the instance at {home}", flush=True)
+    print(f"  run log: {log}", flush=True)
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as handle:
+        code = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode
+    lines = log.read_text(encoding="utf-8").splitlines()
+    if code != 0:
+        print("\n".join(lines[-40:]), file=sys.stderr)
+        print(f"backfill failed (exit {code}); full log: {log}", file=sys.stderr)
+        return code
+    steps = [line.split(" - ")[-1] for line in lines if "STEP_SUCCESS" in line]
+    for step in steps:
+        print(f"  {step}")
+    print(f"backfill succeeded in {time.monotonic() - started:.0f} s")
+    return 0
 
 
 def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
@@ -136,13 +152,13 @@ def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
         ).fetchall()
         for schema, table in tables:
             ident = f'"{schema}"."{table}"'
-            rows = conn.execute(f"select count(*) from {ident}").fetchone()[0]
+            rows = conn.execute(f"select count(*) from {ident}").fetchall()[0][0]
             days = ""
             cols = {r[0] for r in conn.execute(f"describe {ident}").fetchall()}
             if "_partition_date" in cols:
                 lo, hi, n = conn.execute(
                     f"select min(_partition_date), max(_partition_date), count(distinct _partition_date) from {ident}"
-                ).fetchone()
+                ).fetchall()[0]
                 days = f"  days {lo}..{hi} ({n} with rows)"
             print(f"  {schema}.{table:<24} {rows:>12,} rows{days}")
     print(f"landing files:      {settings.landing_root}")

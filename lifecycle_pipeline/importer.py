@@ -183,13 +183,13 @@ def import_source(
         [*params, str(mapping.file)],
     )
     conn.execute("set TimeZone = ?", [business_timezone])
-    bad = conn.execute("select count(*) from import_rows where _landing_day is null").fetchone()[0]
+    (bad,) = conn.execute("select count(*) from import_rows where _landing_day is null").fetchall()[0]
     if bad:
         raise ImportMappingError(
             f"source {mapping.source!r}: {bad} rows of {mapping.file} have no parsable "
             f"{' / '.join(contract.day_columns)}, so their day is unknown; fix or drop them before importing"
         )
-    table = conn.execute(
+    table = conn.sql(
         "select * exclude (_landing_day, _export_row), _landing_day::date as _day from import_rows order by _day, _export_row"
     ).to_arrow_table()
     conn.execute("drop table import_rows")

@@ -198,7 +198,7 @@ def load_partition(
                 counts = conn.execute(
                     "select count(*), count(_reject_reason) from landing_typed where _source_file = ?",
                     [str(path)],
-                ).fetchone()
+                ).fetchall()[0]
                 file_load.rows_read, file_load.rows_quarantined = counts
             result.files.append(file_load)
 

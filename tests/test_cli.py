@@ -33,6 +33,8 @@ def test_backfill_records_every_partition_in_the_project_instance(tmp_path, env)
 
     backfill = _run(["backfill", "--start", "2026-03-01", "--end", "2026-03-03"], env)
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert "backfill succeeded" in backfill.stdout
+    assert "Finished execution of step \"raw__orders\"" in backfill.stdout
 
     home = tmp_path / "data" / "dagster_home"
     assert (home / "dagster.yaml").is_file()
