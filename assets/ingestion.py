@@ -2,12 +2,15 @@
 
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.loading import PartitionLoad, ensure_warehouse, load_partition
-from resources import LandingZone, WarehouseResource
+from lifecycle_pipeline.quality_rules import all_rules
+from lifecycle_pipeline.validation import SuiteRunner, validate_days
+from resources import LandingZone, QualityConfig, WarehouseResource
 
 DUCKDB_WRITER_POOL = "duckdb_writer"
 OWNERS = ["team:data-engineering"]
@@ -62,12 +65,22 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         f"{contract.description} Raw table `{contract.table}`, grain: one landed row, partitioned by "
         f"`_partition_date` (the landing folder day). Loaded from `<landing root>/{contract.name}/<YYYY-MM-DD>/` "
         f"(CSV or Parquet) with types enforced by the source contract in `lifecycle_pipeline/contracts.py` "
-        f"({required}); rows whose values do not cast are quarantined in `quality.quarantine` with the reason."
+        f"({required}); rows whose values do not cast are quarantined in `quality.quarantine` with the reason. "
+        f"Each load is validated by the source's Great Expectations suite (`lifecycle_pipeline/quality_rules.py`); "
+        f"rows failing critical rules are quarantined and left out of `clean.{contract.name}`."
     )
+    key = dg.AssetKey(["raw", contract.name])
+    check_specs = [
+        dg.AssetCheckSpec(name=rule.name, asset=key, description=rule.description, blocking=rule.critical)
+        for rule in all_rules(contract)
+    ]
+    deps = [dg.AssetKey(["raw", "customers"])] if "customer_id" in contract.foreign_keys else []
 
     @dg.asset(
-        key=dg.AssetKey(["raw", contract.name]),
+        key=key,
         description=description,
+        check_specs=check_specs,
+        deps=deps,
         group_name="ingestion",
         kinds={"duckdb", "csv", "parquet"},
         owners=OWNERS,
@@ -81,9 +94,13 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
             "partition_expr": "_partition_date",
         },
     )
-    def ingest(context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone):
+    def ingest(
+        context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone, quality: QualityConfig
+    ):
         days = partition_days(context)
         loads: list[PartitionLoad] = []
+        docs_dir = Path(quality.data_docs_dir) if quality.data_docs_dir else None
+        runner = SuiteRunner(docs_dir)
         with duckdb.get_connection() as conn:
             ensure_warehouse(conn, list(SOURCES.values()))
             for day in days:
@@ -93,9 +110,28 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
                 elif load.rows_quarantined:
                     context.log.warning(f"{contract.name} {day}: {load.rows_quarantined} rows quarantined (type_cast)")
                 loads.append(load)
+            validation = validate_days(conn, contract, days, quality.settings(), runner)
             preview = _preview(conn, contract, days)
+        runner.build_docs()
+        check_results = []
+        for rule in all_rules(contract):
+            passed, blocking, metadata = validation.check(rule.name)
+            if not passed:
+                context.log.warning(f"check {rule.name} failed for {contract.name}: {metadata.get('failing_days')}")
+            check_results.append(
+                dg.AssetCheckResult(
+                    check_name=rule.name,
+                    passed=passed,
+                    severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+                    metadata=metadata,
+                )
+            )
+        quarantined = sum(d.rows_quarantined_validation for d in validation.days)
         return dg.MaterializeResult(
+            check_results=check_results,
             metadata={
+                "rows_quarantined_by_rules": dg.MetadataValue.int(quarantined),
+                "data_docs": dg.MetadataValue.url(validation.data_docs) if validation.data_docs else "not built",
                 "dagster/row_count": dg.MetadataValue.int(sum(x.rows_loaded for x in loads)),
                 "rows_read": dg.MetadataValue.int(sum(x.rows_read for x in loads)),
                 "rows_quarantined": dg.MetadataValue.int(sum(x.rows_quarantined for x in loads)),

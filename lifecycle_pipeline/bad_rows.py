@@ -87,9 +87,15 @@ def _negative_amounts(t, rng):
 
 
 def _out_of_day(t, rng):
+    """One row ten days early (beyond any late tolerance), one two days ahead."""
     rows = _pick(t, rng, 2)
-    t = _set(t, "ordered_at", rows, lambda v: _shift_day(v, -3))
-    return _set(t, "updated_at", rows, lambda v: _shift_day(v, -3)), {"rows": rows.tolist(), "shift_days": -3}
+    shifts = dict(zip(rows.tolist(), [-10, 2], strict=False))
+    for column in ("ordered_at", "updated_at"):
+        values = t.column(column).to_pylist()
+        for r, days in shifts.items():
+            values[r] = _shift_day(values[r], days)
+        t = t.set_column(t.schema.get_field_index(column), column, pa.array(values, type=pa.string()))
+    return t, {"rows": rows.tolist(), "shift_days": list(shifts.values())}
 
 
 def _bad_enums(t, rng):
@@ -146,7 +152,7 @@ KINDS: dict[str, tuple[str, Callable]] = {
     "bad_types": ("orders", _bad_types),
     "volume_spike": ("events", _volume_spike),
     "missing_column": ("orders", _missing_column),
-    "empty_day": ("support_tickets", _empty_day),
+    "empty_day": ("events", _empty_day),
     "missing_file": ("marketing_spend", None),
 }
 """Kinds that damage rows come first; the whole-file kinds last (they replace the file)."""

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import yaml
 
 import sql
@@ -132,11 +133,10 @@ def _column_expr(contract: SourceContract, column: str, file_column: str | None,
 def import_source(
     conn: duckdb.DuckDBPyConnection,
     mapping: SourceMapping,
-    landing_root: Path,
     source_timezone: str,
     business_timezone: str,
-    fmt: str = "parquet",
-) -> ImportResult:
+) -> pa.Table:
+    """The export mapped onto the contract, with each row's landing day in ``_day``."""
     contract = SOURCES[mapping.source]
     if not mapping.file.is_file():
         raise ImportMappingError(f"source {mapping.source!r}: export file {mapping.file} does not exist")
@@ -193,25 +193,35 @@ def import_source(
         "select * exclude (_landing_day, _export_row), _landing_day::date as _day from import_rows order by _day, _export_row"
     ).to_arrow_table()
     conn.execute("drop table import_rows")
-    if table.num_rows == 0:
-        return ImportResult(mapping.source, 0, 0, None, None)
-    day_col = table.column("_day").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    first, last = day_col.min().astype(dt.date), day_col.max().astype(dt.date)
+    return table
+
+
+def _write_source(source: str, table, first: dt.date, last: dt.date, landing_root: Path, fmt: str) -> ImportResult:
+    """Write one file per day of the import's whole range (header-only where no rows)."""
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    day_col = table.column("_day").to_numpy(zero_copy_only=False).astype("datetime64[D]")
     day_index = (day_col - np.datetime64(first, "D")).astype(np.int64)
-    written = write_landing_days(table.drop_columns(["_day"]), day_index, days, mapping.source, landing_root, fmt, "import")
-    return ImportResult(mapping.source, table.num_rows, written, first, last)
+    written = write_landing_days(table.drop_columns(["_day"]), day_index, days, source, landing_root, fmt, "import")
+    own = (day_col.min().astype(dt.date), day_col.max().astype(dt.date)) if table.num_rows else (None, None)
+    return ImportResult(source, table.num_rows, written, *own)
 
 
 def import_history(
     mapping: ImportMapping, landing_root: Path, business_timezone: str, fmt: str = "parquet"
 ) -> list[ImportResult]:
-    """Import every mapped source; returns rows and day range per source."""
+    """Import every mapped source; returns rows and day range per source.
+
+    Every source gets a file for every day of the import's overall range, so that a day
+    without signups reads as "arrived, no rows" rather than as a missing delivery.
+    """
     source_timezone = mapping.timezone or business_timezone
-    results = []
     with duckdb.connect() as conn:
-        for source_mapping in mapping.sources.values():
-            results.append(
-                import_source(conn, source_mapping, landing_root, source_timezone, business_timezone, fmt)
-            )
-    return results
+        tables = {
+            name: import_source(conn, m, source_timezone, business_timezone)
+            for name, m in mapping.sources.items()
+        }
+    days = np.concatenate([t.column("_day").to_numpy(zero_copy_only=False).astype("datetime64[D]") for t in tables.values()])
+    if len(days) == 0:
+        return [ImportResult(name, 0, 0, None, None) for name in tables]
+    first, last = days.min().astype(dt.date), days.max().astype(dt.date)
+    return [_write_source(name, table, first, last, landing_root, fmt) for name, table in tables.items()]

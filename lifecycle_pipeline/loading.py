@@ -212,6 +212,12 @@ def load_partition(
             )
             conn.execute(sql.load("ingestion/delete_quarantine_partition"), [contract.name, day, "ingestion"])
             conn.execute(sql.load("ingestion/insert_quarantine_rows"), [contract.name, day])
+            rows_read = sum(f.rows_read for f in result.files)
+            rows_quarantined = sum(f.rows_quarantined for f in result.files)
+            conn.execute(
+                sql.load("ingestion/record_landing_load"),
+                [contract.name, day, len(result.files), rows_read, rows_read - rows_quarantined, rows_quarantined],
+            )
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")

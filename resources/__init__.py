@@ -1,6 +1,7 @@
-"""Dagster resources: the DuckDB warehouse and the landing zone of source files."""
+"""Dagster resources: the DuckDB warehouse, the landing zone and quality configuration."""
 
 from resources.landing import LandingZone
+from resources.quality import QualityConfig
 from resources.warehouse import WarehouseResource
 
-__all__ = ["LandingZone", "WarehouseResource"]
+__all__ = ["LandingZone", "QualityConfig", "WarehouseResource"]

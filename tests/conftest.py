@@ -35,11 +35,16 @@ def write_csv(root: Path, source: str, day: str, header: list[str], rows: list[l
     return path
 
 
-def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None = None, **kwargs):
-    """Materialize ``raw/<source>`` assets of ``defs`` with their real resources."""
+def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None = None, quality=None, **kwargs):
+    """Materialize assets of ``defs`` (keys like ``raw/orders``) with their real resources.
+
+    ``quality`` replaces the QualityConfig resource (e.g. a lenient one for tests about loading).
+    """
     wanted = {dg.AssetKey(k.split("/")) for k in keys}
     selection = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key in wanted]
-    resources = {"duckdb": defs.resources["duckdb"], "landing": defs.resources["landing"]}
+    resources = {k: defs.resources[k] for k in ("duckdb", "landing", "quality")}
+    if quality is not None:
+        resources["quality"] = quality
     tags = kwargs.pop("tags", None)
     return dg.materialize(selection, partition_key=partition_key, resources=resources, tags=tags, **kwargs)
 

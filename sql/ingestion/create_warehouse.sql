@@ -14,3 +14,14 @@ create table if not exists quality.quarantine (
     original_row    json        not null,  -- the row exactly as landed, all values as text
     quarantined_at  timestamptz not null
 );
+
+create table if not exists quality.landing_loads (
+    source            varchar     not null,  -- landing source
+    partition_date    date        not null,  -- landing day
+    files             integer     not null,  -- files found (0 = nothing arrived)
+    rows_read         bigint      not null,  -- data rows in the files
+    rows_loaded       bigint      not null,  -- rows in raw.<source> for the day
+    rows_quarantined  bigint      not null,  -- rows rejected at load (type_cast)
+    loaded_at         timestamptz not null,
+    primary key (source, partition_date)
+);

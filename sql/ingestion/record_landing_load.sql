@@ -1,0 +1,2 @@
+insert or replace into quality.landing_loads
+values (?, ?::date, ?, ?, ?, ?, now())
