@@ -159,9 +159,14 @@ class SuiteRunner:
         return result, mapping
 
     def build_docs(self) -> None:
-        """Render the Data Docs of every validation this runner ran (once per step)."""
+        """Render the Data Docs pages of the validations this runner ran (once per step).
+
+        The site is shared by every step and run; building its index would make GX
+        delete the pages of results this (ephemeral) context does not know, so pages
+        are added without an index and linked directly from the check metadata.
+        """
         if self.docs_dir is not None:
-            self.context.build_data_docs(site_names=["lifecycle"])
+            self.context.build_data_docs(site_names=["lifecycle"], build_index=False)
 
     def docs_page(self, result) -> str | None:
         """file:// URL of the Data Docs page of ``result`` (valid after build_docs)."""
