@@ -71,7 +71,9 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
     )
     key = dg.AssetKey(["raw", contract.name])
     check_specs = [
-        dg.AssetCheckSpec(name=rule.name, asset=key, description=rule.description, blocking=rule.critical)
+        dg.AssetCheckSpec(
+            name=rule.name, asset=key, description=rule.description, blocking=rule.critical, partitions_def=partitions_def
+        )
         for rule in all_rules(contract)
     ]
     deps = [dg.AssetKey(["raw", "customers"])] if "customer_id" in contract.foreign_keys else []
