@@ -2,18 +2,21 @@
 
 import dagster as dg
 
-from assets.ingestion import DUCKDB_WRITER_POOL, OWNERS, column_schema, partition_days
-from lifecycle_pipeline.contracts import SOURCES, SourceContract
-from lifecycle_pipeline.loading import quote_ident
-from resources import WarehouseResource
 import sql
+from assets.common import daily_table_asset, partition_days
+from lifecycle_pipeline.contracts import SOURCES, SourceContract
+from lifecycle_pipeline.db import quote_ident, transaction
+from resources import WarehouseResource
 
 
 def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     table = quote_ident(contract.name)
 
-    @dg.asset(
-        key=dg.AssetKey(["clean", contract.name]),
+    @daily_table_asset(
+        dg.AssetKey(["clean", contract.name]),
+        "clean",
+        contract,
+        partitions_def,
         description=(
             f"Validated {contract.name}: `clean.{contract.name}`, grain: one landed row that passed every critical "
             f"Great Expectations rule of its day (same columns as `raw.{contract.name}`). Rows that failed are in "
@@ -23,16 +26,6 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         deps=[dg.AssetKey(["raw", contract.name])],
         group_name="clean",
         kinds={"duckdb"},
-        owners=OWNERS,
-        tags={"layer": "clean", "source": contract.name},
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=DUCKDB_WRITER_POOL,
-        metadata={
-            "dagster/column_schema": column_schema(contract),
-            "dagster/table_name": f"lifecycle.clean.{contract.name}",
-            "partition_expr": "_partition_date",
-        },
     )
     def clean(context: dg.AssetExecutionContext, duckdb: WarehouseResource) -> dg.MaterializeResult:
         days = partition_days(context)
@@ -40,17 +33,12 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         with duckdb.get_connection() as conn:
             conn.execute("create schema if not exists clean")
             conn.execute(f"create table if not exists clean.{table} as select * from raw.{table} limit 0")
-            conn.execute("begin transaction")
-            try:
+            with transaction(conn):
                 conn.execute(
                     f"delete from clean.{table} where _partition_date between $first_day and $last_day",
                     {"first_day": days[0], "last_day": days[-1]},
                 )
                 conn.execute(sql.load("quality/replace_clean_partition").format(table=table), params)
-                conn.execute("commit")
-            except BaseException:
-                conn.execute("rollback")
-                raise
             (rows,) = conn.execute(
                 f"select count(*) from clean.{table} where _partition_date between $first_day and $last_day",
                 {"first_day": days[0], "last_day": days[-1]},

@@ -1,46 +1,16 @@
 """Ingestion layer: one asset per landing source, loading a day's files into ``raw.<source>``."""
 
-
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 
+from assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.loading import PartitionLoad, ensure_warehouse, load_partition
 from lifecycle_pipeline.quality_rules import all_rules
 from lifecycle_pipeline.validation import SuiteRunner, validate_days
 from resources import LandingZone, QualityConfig, WarehouseResource
-
-DUCKDB_WRITER_POOL = "duckdb_writer"
-OWNERS = ["team:data-engineering"]
-
-_DUCKDB_TO_DAGSTER_TYPE = {"TIMESTAMPTZ": "timestamp", "DECIMAL(18,2)": "decimal"}
-
-
-def column_schema(contract: SourceContract) -> dg.TableSchema:
-    columns = [
-        dg.TableColumn(
-            name=c.name,
-            type=_DUCKDB_TO_DAGSTER_TYPE.get(c.type, c.type.lower()),
-            description=c.description,
-            constraints=dg.TableColumnConstraints(nullable=not c.required),
-        )
-        for c in contract.columns
-    ]
-    columns += [
-        dg.TableColumn("_partition_date", "date", "Landing day (partition key) the row was loaded from."),
-        dg.TableColumn("_source_file", "varchar", "Landing file the row came from."),
-        dg.TableColumn("_source_row", "bigint", "1-based data row within that file."),
-    ]
-    return dg.TableSchema(columns=columns)
-
-
-def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    """Days of the run's partition range, oldest first (one day for a normal run)."""
-    window = context.partition_time_window
-    start, end = window.start.date(), window.end.date()
-    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
 
 
 def _preview(conn, contract: SourceContract, days: list[dt.date]) -> str:
@@ -78,23 +48,16 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
     ]
     deps = [dg.AssetKey(["raw", "customers"])] if "customer_id" in contract.foreign_keys else []
 
-    @dg.asset(
-        key=key,
+    @daily_table_asset(
+        key,
+        "raw",
+        contract,
+        partitions_def,
         description=description,
         check_specs=check_specs,
         deps=deps,
         group_name="ingestion",
         kinds={"duckdb", "csv", "parquet"},
-        owners=OWNERS,
-        tags={"layer": "raw", "source": contract.name},
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=DUCKDB_WRITER_POOL,
-        metadata={
-            "dagster/column_schema": column_schema(contract),
-            "dagster/table_name": f"lifecycle.{contract.table}",
-            "partition_expr": "_partition_date",
-        },
     )
     def ingest(
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone, quality: QualityConfig

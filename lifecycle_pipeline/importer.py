@@ -33,7 +33,8 @@ import yaml
 import sql
 from lifecycle_pipeline.contracts import SOURCES, TIMESTAMP, SourceContract
 from lifecycle_pipeline.landing_files import write_landing_days
-from lifecycle_pipeline.loading import file_kind, quote_ident
+from lifecycle_pipeline.db import quote_ident
+from lifecycle_pipeline.loading import file_kind
 
 REQUIRED_SOURCES = tuple(c.name for c in SOURCES.values() if c.required_for_business)
 

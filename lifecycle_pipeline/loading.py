@@ -14,6 +14,7 @@ import duckdb
 
 import sql
 from lifecycle_pipeline.contracts import Column, SourceContract
+from lifecycle_pipeline.db import quote_ident, transaction
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
@@ -52,10 +53,6 @@ class PartitionLoad:
     @property
     def file_found(self) -> bool:
         return bool(self.files)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def file_kind(path: Path) -> str:
@@ -204,8 +201,7 @@ def load_partition(
 
         table = f"raw.{quote_ident(contract.name)}"
         column_list = ", ".join(quote_ident(c) for c in contract.column_names)
-        conn.execute("begin transaction")
-        try:
+        with transaction(conn):
             conn.execute(sql.load("ingestion/delete_raw_partition").format(table=table), [day])
             conn.execute(
                 sql.load("ingestion/insert_raw_partition").format(table=table, column_list=column_list), [day]
@@ -218,10 +214,6 @@ def load_partition(
                 sql.load("ingestion/record_landing_load"),
                 [contract.name, day, len(result.files), rows_read, rows_read - rows_quarantined, rows_quarantined],
             )
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
     finally:
         conn.execute("drop table if exists landing_typed")
     result.rows_quarantined = sum(f.rows_quarantined for f in result.files)

@@ -18,7 +18,7 @@ import pandas as pd
 
 import sql
 from lifecycle_pipeline.contracts import TIMESTAMP, SourceContract
-from lifecycle_pipeline.loading import quote_ident
+from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.quality_rules import BATCH_RULES, QualitySettings, Rule, row_rules
 
 ROW_ID = ["_source_file", "_source_row"]
@@ -313,8 +313,7 @@ def validate_days(
         for row, found in sorted(failures.items())
     ]
     params = {"source": contract.name, "first_day": first, "last_day": last}
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         conn.execute(sql.load("quality/delete_validation_quarantine"), params)
         if records:
             conn.register("failures", pd.DataFrame.from_records(records))
@@ -324,10 +323,6 @@ def validate_days(
                 params,
             )
             conn.unregister("failures")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
     row_day = dict(zip(zip(frame["_source_file"], frame["_source_row"], strict=True), frame["_partition_date"], strict=True)) if records or any(not o.passed for o in row_outcomes) else {}
     rows_per_day = frame.groupby("_partition_date").size().to_dict() if not frame.empty else {}

@@ -1,0 +1,61 @@
+"""What every daily table asset shares: the writer pool, owners, schema metadata, day ranges."""
+
+import datetime as dt
+
+import dagster as dg
+
+from lifecycle_pipeline.contracts import SourceContract
+
+DUCKDB_WRITER_POOL = "duckdb_writer"
+OWNERS = ["team:data-engineering"]
+
+_DUCKDB_TO_DAGSTER_TYPE = {"TIMESTAMPTZ": "timestamp", "DECIMAL(18,2)": "decimal"}
+
+
+def column_schema(contract: SourceContract) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(
+            name=c.name,
+            type=_DUCKDB_TO_DAGSTER_TYPE.get(c.type, c.type.lower()),
+            description=c.description,
+            constraints=dg.TableColumnConstraints(nullable=not c.required),
+        )
+        for c in contract.columns
+    ]
+    columns += [
+        dg.TableColumn("_partition_date", "date", "Landing day (partition key) the row was loaded from."),
+        dg.TableColumn("_source_file", "varchar", "Landing file the row came from."),
+        dg.TableColumn("_source_row", "bigint", "1-based data row within that file."),
+    ]
+    return dg.TableSchema(columns=columns)
+
+
+def daily_table_asset(
+    key: dg.AssetKey, layer: str, contract: SourceContract, partitions_def: dg.PartitionsDefinition, **kwargs
+):
+    """``@asset`` for a per-source daily DuckDB table ``<layer>.<source>``.
+
+    Single-run backfills (a range is one run that walks the days), the one-writer pool,
+    owners, tags and the column schema shown in the UI.
+    """
+    return dg.asset(
+        key=key,
+        owners=OWNERS,
+        tags={"layer": layer, "source": contract.name},
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_WRITER_POOL,
+        metadata={
+            "dagster/column_schema": column_schema(contract),
+            "dagster/table_name": f"lifecycle.{layer}.{contract.name}",
+            "partition_expr": "_partition_date",
+        },
+        **kwargs,
+    )
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """Days of the run's partition range, oldest first (one day for a normal run)."""
+    window = context.partition_time_window
+    start, end = window.start.date(), window.end.date()
+    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
