@@ -87,7 +87,11 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
                 dg.AssetCheckResult(
                     check_name=rule.name,
                     passed=passed,
-                    severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+                    # a critical rule is an ERROR check; a failure whose rows were
+                    # quarantined (share under the limit) is reported as a WARN
+                    severity=dg.AssetCheckSeverity.ERROR
+                    if blocking or (passed and rule.critical)
+                    else dg.AssetCheckSeverity.WARN,
                     metadata=metadata,
                 )
             )

@@ -71,11 +71,15 @@ def _unique(key):
     return build
 
 
-def _between(column, low=None, high=None, row_condition=None):
+def _between(column, low=None, high=None, when: tuple[str, str] | None = None):
+    """Values within [low, high]; ``when=(column, value)`` restricts it to matching rows."""
+
     def build():
         kwargs = {"column": column, "min_value": low, "max_value": high}
-        if row_condition:
-            kwargs |= {"row_condition": row_condition, "condition_parser": "pandas"}
+        if when:
+            from great_expectations.expectations.row_conditions import Column
+
+            kwargs["row_condition"] = Column(when[0]) == when[1]
         return [_gx().expectations.ExpectColumnValuesToBeBetween(**kwargs)]
 
     return build
@@ -123,7 +127,7 @@ def row_rules(contract: SourceContract) -> list[Rule]:
         rules.append(Rule("allowed_values", f"Allowed values for {', '.join(allowed)}.", True, _in_set(allowed)))
     if contract.name == "orders":
         rules.append(Rule("amount_non_negative", "Completed orders have amount >= 0.", True,
-                          _between("amount", 0, None, 'status == "completed"')))
+                          _between("amount", 0, None, when=("status", "completed"))))
         rules.append(Rule("refund_consistent", "A refund refers to a completed order of at least that amount.", True,
                           _flag("_refund_consistent"), sample_column="order_id"))
     if contract.name == "marketing_spend":
