@@ -6,6 +6,7 @@ import sql
 from assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
+from lifecycle_pipeline.loading import ensure_clean_tables
 from resources import WarehouseResource
 
 
@@ -31,8 +32,7 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         days = partition_days(context)
         params = {"source": contract.name, "first_day": days[0], "last_day": days[-1]}
         with duckdb.get_connection() as conn:
-            conn.execute("create schema if not exists clean")
-            conn.execute(f"create table if not exists clean.{table} as select * from raw.{table} limit 0")
+            ensure_clean_tables(conn, [contract])
             with transaction(conn):
                 conn.execute(
                     f"delete from clean.{table} where _partition_date between $first_day and $last_day",

@@ -79,6 +79,14 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, contracts: list[SourceCont
         conn.execute(raw_table_ddl(contract))
 
 
+def ensure_clean_tables(conn: duckdb.DuckDBPyConnection, contracts: list[SourceContract]) -> None:
+    """``clean.<source>`` tables with the raw schema (created empty when missing)."""
+    conn.execute("create schema if not exists clean")
+    for contract in contracts:
+        name = quote_ident(contract.name)
+        conn.execute(f"create table if not exists clean.{name} as select * from raw.{name} limit 0")
+
+
 def raw_table_ddl(contract: SourceContract) -> str:
     columns = [f"{quote_ident(c.name)} {c.type}" for c in contract.columns]
     columns += ["_partition_date DATE NOT NULL", "_source_file VARCHAR", "_source_row BIGINT"]

@@ -1,0 +1,136 @@
+-- Per-customer features as of the end of business day $as_of (only data landed in
+-- partitions <= $as_of with timestamps before $as_of_end counts, so recomputing a past
+-- day after newer days exist gives the same answer). Dates are business-calendar dates
+-- (the connection's TimeZone). Grain: one row per customer known by then.
+with customers_as_of as (
+    select *
+    from clean.customers
+    where _partition_date <= $as_of
+        and signup_at < $as_of_end
+    qualify row_number() over (
+        partition by customer_id
+        order by _partition_date desc, coalesce(updated_at, signup_at) desc, _source_file desc, _source_row desc
+    ) = 1
+),
+
+orders_as_of as (
+    -- latest known version of each order: a refund or cancellation replaces the sale
+    select *
+    from clean.orders
+    where _partition_date <= $as_of
+        and ordered_at < $as_of_end
+        and coalesce(updated_at, ordered_at) < $as_of_end
+    qualify row_number() over (
+        partition by order_id
+        order by _partition_date desc, coalesce(updated_at, ordered_at) desc, _source_file desc, _source_row desc
+    ) = 1
+),
+
+completed as (
+    select
+        customer_id,
+        order_id,
+        ordered_at,
+        ordered_at::date as order_date,
+        amount
+    from orders_as_of
+    where status = 'completed'
+),
+
+order_features as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as orders_lifetime,
+        count(*) filter (where order_date > $as_of::date - $window_days) as orders_365d,
+        sum(amount) as revenue_lifetime,
+        coalesce(sum(amount) filter (where order_date > $as_of::date - $window_days), 0) as revenue_365d,
+        sum(amount) / count(*) as avg_order_value,
+        -- whole days between the last two completed orders (NULL with fewer than 2)
+        date_diff('day', max_by(order_date, order_date, 2)[2], max(order_date)) as gap_last_two_orders_days
+    from completed
+    group by customer_id
+),
+
+events_window as (
+    select
+        customer_id,
+        occurred_at,
+        occurred_at::date as event_date,
+        event_type,
+        feature
+    from clean.events
+    where _partition_date <= $as_of
+        and occurred_at < $as_of_end
+        and occurred_at >= ($as_of::date - 364)::timestamptz
+),
+
+event_features as (
+    select
+        customer_id,
+        count(distinct event_date) filter (where event_date > $as_of::date - 30) as active_days_30d,
+        count(distinct event_date) filter (
+            where event_date <= $as_of::date - 30 and event_date > $as_of::date - 120
+        ) as active_days_prior_90d,
+        count(distinct feature) filter (
+            where event_type = 'core_feature_use' and event_date > $as_of::date - 90
+        ) as core_features_90d,
+        count(*) filter (where event_type = 'referral_sent') as referrals_365d,
+        max(occurred_at) as last_event_at
+    from events_window
+    group by customer_id
+),
+
+ticket_features as (
+    select
+        customer_id,
+        avg(csat) as csat_avg_180d,
+        count(csat) as csat_responses_180d
+    from clean.support_tickets
+    where _partition_date <= $as_of
+        and resolved_at < $as_of_end
+        and resolved_at >= ($as_of::date - 179)::timestamptz
+    group by customer_id
+),
+
+nps_latest as (
+    select
+        customer_id,
+        score as latest_nps_score,
+        responded_at as latest_nps_at
+    from clean.nps_responses
+    where _partition_date <= $as_of
+        and responded_at < $as_of_end
+        and responded_at >= ($as_of::date - 364)::timestamptz
+    qualify row_number() over (partition by customer_id order by responded_at desc, response_id desc) = 1
+)
+
+select
+    $as_of::date as as_of_date,
+    c.customer_id,
+    c.signup_at,
+    c.acquisition_channel,
+    c.segment,
+    o.first_order_at,
+    o.last_order_at,
+    coalesce(o.orders_lifetime, 0) as orders_lifetime,
+    coalesce(o.orders_365d, 0) as orders_365d,
+    coalesce(o.revenue_lifetime, 0)::decimal(18, 2) as revenue_lifetime,
+    coalesce(o.revenue_365d, 0)::decimal(18, 2) as revenue_365d,
+    o.avg_order_value::decimal(18, 2) as avg_order_value,
+    o.gap_last_two_orders_days,
+    date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
+    coalesce(e.active_days_30d, 0) as active_days_30d,
+    coalesce(e.active_days_prior_90d, 0) as active_days_prior_90d,
+    coalesce(e.core_features_90d, 0) as core_features_90d,
+    coalesce(e.referrals_365d, 0) as referrals_365d,
+    t.csat_avg_180d,
+    n.latest_nps_score,
+    date_diff('day', greatest(e.last_event_at, o.last_order_at)::date, $as_of::date) as days_since_activity
+from customers_as_of as c
+left join order_features as o on o.customer_id = c.customer_id
+left join event_features as e on e.customer_id = c.customer_id
+left join ticket_features as t on t.customer_id = c.customer_id
+left join nps_latest as n on n.customer_id = c.customer_id
+order by c.customer_id

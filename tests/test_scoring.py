@@ -1,0 +1,240 @@
+"""Scoring rules on hand-built rows: customer features as of a day, and RFM scores and segments.
+
+Rows are written straight into the clean tables of a real DuckDB file; the functions
+under test are the same ones the scoring assets run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import duckdb
+import pandas as pd
+import pytest
+
+from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.loading import ensure_clean_tables, ensure_warehouse
+from lifecycle_pipeline.rfm import SEGMENTS, segment_for
+from lifecycle_pipeline.scoring import ScoringSettings, compute_customer_features, compute_rfm
+
+AS_OF = dt.date(2026, 3, 31)
+
+
+@pytest.fixture
+def conn(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("set TimeZone = 'UTC'")
+    ensure_warehouse(conn, list(SOURCES.values()))
+    ensure_clean_tables(conn, list(SOURCES.values()))
+    yield conn
+    conn.close()
+
+
+def add_customer(conn, customer_id, signup="2025-01-01T00:00:00Z"):
+    conn.execute(
+        "insert into clean.customers (customer_id, signup_at, _partition_date, _source_file, _source_row) "
+        "values (?, ?::timestamptz, ?::timestamptz::date, 'f', 1)",
+        [customer_id, signup, signup],
+    )
+
+
+_row = iter(range(1, 10**9))
+
+
+def add_order(conn, order_id, customer_id, ordered_at, amount=10, status="completed", updated_at=None, landed=None):
+    updated = updated_at or ordered_at
+    conn.execute(
+        "insert into clean.orders (order_id, customer_id, ordered_at, amount, status, updated_at, "
+        "_partition_date, _source_file, _source_row) "
+        "values (?, ?, ?::timestamptz, ?, ?, ?::timestamptz, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
+        [order_id, customer_id, ordered_at, amount, status, updated, landed, updated, next(_row)],
+    )
+
+
+def features(conn, as_of=AS_OF):
+    compute_customer_features(conn, as_of, "UTC", ScoringSettings())
+    df = conn.execute("select * from scoring.customer_features where as_of_date = ? order by customer_id", [as_of]).df()
+    return df.set_index("customer_id")
+
+
+def test_refunded_and_cancelled_orders_are_not_revenue_or_orders(conn):
+    add_customer(conn, "C1")
+    add_order(conn, "O1", "C1", "2026-03-01T10:00:00Z", 100)
+    add_order(conn, "O2", "C1", "2026-03-05T10:00:00Z", 40)
+    add_order(conn, "O2", "C1", "2026-03-05T10:00:00Z", 40, "refunded", updated_at="2026-03-09T10:00:00Z")
+    add_order(conn, "O3", "C1", "2026-03-06T10:00:00Z", 70, "cancelled")
+    f = features(conn).loc["C1"]
+    assert (f.orders_lifetime, f.orders_365d, float(f.revenue_lifetime), float(f.avg_order_value)) == (1, 1, 100.0, 100.0)
+    assert f.recency_days == 30
+    # as of the day before the refund landed, O2 still counts
+    before = features(conn, dt.date(2026, 3, 8)).loc["C1"]
+    assert (before.orders_lifetime, float(before.revenue_lifetime)) == (2, 140.0)
+
+
+def test_an_order_at_235959_counts_that_day_and_one_at_midnight_the_next(conn):
+    add_customer(conn, "C1")
+    add_customer(conn, "C2")
+    add_order(conn, "O1", "C1", "2026-03-31T23:59:59Z")
+    add_order(conn, "O2", "C2", "2026-04-01T00:00:00Z")
+    f = features(conn)
+    assert f.loc["C1"].orders_lifetime == 1 and f.loc["C1"].recency_days == 0
+    assert f.loc["C2"].orders_lifetime == 0 and pd.isna(f.loc["C2"].recency_days)  # no order yet
+    nxt = features(conn, dt.date(2026, 4, 1))
+    assert nxt.loc["C2"].orders_lifetime == 1 and nxt.loc["C1"].recency_days == 1
+
+
+def test_trailing_window_and_gap_between_the_last_two_orders(conn):
+    add_customer(conn, "C1")
+    add_order(conn, "O1", "C1", "2025-03-31T12:00:00Z", 5)   # 365 days before: outside the window
+    add_order(conn, "O2", "C1", "2025-04-01T12:00:00Z", 7)   # 364 days before: inside
+    add_order(conn, "O3", "C1", "2026-03-01T12:00:00Z", 11)
+    f = features(conn).loc["C1"]
+    assert (f.orders_lifetime, f.orders_365d, float(f.revenue_365d)) == (3, 2, 18.0)
+    assert f.gap_last_two_orders_days == 334
+
+
+def test_customers_and_orders_landed_after_the_day_are_ignored(conn):
+    add_customer(conn, "C1")
+    add_customer(conn, "C9", signup="2026-04-02T00:00:00Z")
+    add_order(conn, "O1", "C1", "2026-03-30T12:00:00Z", 9, landed="2026-04-02")  # late-landed: not known on 03-31
+    f = features(conn)
+    assert list(f.index) == ["C1"]
+    assert f.loc["C1"].orders_lifetime == 0
+
+
+@pytest.mark.parametrize(("r", "f", "segment"), [
+    (5, 1, "new_customers"), (5, 2, "potential_loyalists"), (5, 3, "potential_loyalists"), (5, 4, "champions"),
+    (5, 5, "champions"), (4, 1, "promising"), (4, 2, "potential_loyalists"), (4, 3, "potential_loyalists"),
+    (4, 4, "loyal_customers"), (4, 5, "loyal_customers"), (3, 1, "about_to_sleep"), (3, 2, "about_to_sleep"),
+    (3, 3, "need_attention"), (3, 4, "loyal_customers"), (3, 5, "loyal_customers"), (2, 1, "hibernating"),
+    (2, 2, "hibernating"), (2, 3, "at_risk"), (2, 4, "at_risk"), (2, 5, "cant_lose"), (1, 1, "hibernating"),
+    (1, 2, "hibernating"), (1, 3, "at_risk"), (1, 4, "at_risk"), (1, 5, "cant_lose"),
+])
+def test_each_of_the_25_rf_cells_maps_to_its_segment(r, f, segment):
+    assert segment_for(r, f) == segment
+
+
+def test_segment_map_has_the_ten_domain_segments_and_rejects_bad_scores():
+    assert len(SEGMENTS) == 10
+    with pytest.raises(ValueError, match="1-5"):
+        segment_for(0, 3)
+
+
+def _rfm(conn, as_of=AS_OF):
+    compute_customer_features(conn, as_of, "UTC", ScoringSettings())
+    compute_rfm(conn, as_of)
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "select customer_id, r_score, f_score, m_score, rfm_code, rfm_segment from scoring.rfm_scores "
+            "where as_of_date = ?", [as_of]).fetchall()
+    }
+
+
+def test_rfm_quintiles_give_equal_values_equal_scores(conn):
+    # ten buyers: recency 0..9 days, except C3/C4 tie on recency and orders, C8/C9 tie on revenue
+    spec = {  # customer: (days before AS_OF of last order, orders in window, amount per order)
+        "C0": (0, 5, 10), "C1": (1, 4, 10), "C2": (2, 4, 20), "C3": (3, 3, 10), "C4": (3, 3, 10),
+        "C5": (5, 2, 10), "C6": (6, 2, 30), "C7": (7, 1, 10), "C8": (8, 1, 50), "C9": (9, 1, 50),
+    }
+    for cid, (days_ago, n, amount) in spec.items():
+        add_customer(conn, cid)
+        for i in range(n):
+            day = AS_OF - dt.timedelta(days=days_ago + 10 * i)
+            add_order(conn, f"{cid}-{i}", cid, f"{day}T12:00:00Z", amount)
+    add_customer(conn, "P1")  # prospect: no RFM row
+    rfm = _rfm(conn)
+
+    assert "P1" not in rfm
+    assert rfm["C3"] == rfm["C4"]  # tied on everything -> identical scores
+    # score = floor(5 * (rank - 1) / 10) + 1; a tie group is scored where it starts.
+    # R, recency descending: C9 r1, C8 r2, C7 r3, C6 r4, C5 r5, C3=C4 r6, C2 r8, C1 r9, C0 r10
+    assert [rfm[c][0] for c in ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")] == [5, 5, 4, 3, 3, 3, 2, 2, 1, 1]
+    # F: the three one-order buyers tie at rank 1 -> all F = 1; 2 orders r4 -> 2; 3 r6 -> 3; 4 r8 -> 4; 5 r10 -> 5
+    assert [rfm[c][1] for c in ("C7", "C8", "C9", "C5", "C6", "C3", "C1", "C2", "C0")] == [1, 1, 1, 2, 2, 3, 4, 4, 5]
+    # M: revenue 10, 20, 30, 30, 40, 50, 50, 50, 60, 80 -> the three at 50 tie at rank 6 -> 3
+    assert rfm["C0"][2] == rfm["C8"][2] == rfm["C9"][2] == 3
+    assert [rfm[c][2] for c in ("C7", "C5", "C3", "C1", "C6", "C2")] == [1, 1, 2, 3, 5, 5]
+    assert rfm["C0"][3] == "553" and rfm["C0"][4] == "champions"
+    assert rfm["C9"][3] == "113" and rfm["C9"][4] == "hibernating"
+    assert all(rfm[c][4] == segment_for(rfm[c][0], rfm[c][1]) for c in rfm)
+
+
+def test_a_majority_of_one_time_buyers_all_score_f1(conn):
+    for i in range(10):
+        add_customer(conn, f"C{i}")
+        for k in range(1 if i < 6 else i - 4):  # six one-order buyers, then 2..5 orders
+            add_order(conn, f"O{i}-{k}", f"C{i}", f"{AS_OF - dt.timedelta(days=k + 1)}T12:00:00Z")
+    rfm = _rfm(conn)
+    assert [rfm[f"C{i}"][1] for i in range(10)] == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+
+
+def test_shuffling_input_rows_does_not_change_any_score(tmp_path):
+    rng = random.Random(3)
+    rows = []
+    for c in range(60):
+        for i in range(rng.randint(1, 6)):
+            day = AS_OF - dt.timedelta(days=rng.randint(0, 400))
+            rows.append((f"O{c}-{i}", f"C{c:02d}", f"{day}T{rng.randint(0, 23):02d}:00:00Z", rng.choice([10, 20, 20, 35])))
+    results = []
+    for attempt in range(3):
+        shuffled = rows[:]
+        random.Random(attempt).shuffle(shuffled)
+        conn = duckdb.connect(str(tmp_path / f"{attempt}.duckdb"))
+        conn.execute("set TimeZone = 'UTC'")
+        ensure_warehouse(conn, list(SOURCES.values()))
+        ensure_clean_tables(conn, list(SOURCES.values()))
+        customers = sorted({r[1] for r in rows})
+        random.Random(attempt).shuffle(customers)
+        for cid in customers:
+            add_customer(conn, cid)
+        for row in shuffled:
+            add_order(conn, *row)
+        results.append(_rfm(conn))
+        conn.close()
+    assert results[0] == results[1] == results[2]
+    assert len(results[0]) == 60
+
+
+def test_recomputing_a_past_day_after_newer_days_gives_the_same_result(conn):
+    add_customer(conn, "C1")
+    add_customer(conn, "C2")
+    add_order(conn, "O1", "C1", "2026-03-10T12:00:00Z", 10)
+    add_order(conn, "O2", "C2", "2026-03-20T12:00:00Z", 20)
+    first = _rfm(conn)
+    first_features = features(conn)
+    # newer days land: a new order, a refund of O1, a new customer
+    add_order(conn, "O3", "C2", "2026-04-05T12:00:00Z", 30)
+    add_order(conn, "O1", "C1", "2026-03-10T12:00:00Z", 10, "refunded", updated_at="2026-04-06T12:00:00Z")
+    add_customer(conn, "C3", signup="2026-04-07T00:00:00Z")
+    _rfm(conn, dt.date(2026, 4, 10))
+    assert _rfm(conn) == first
+    pd.testing.assert_frame_equal(features(conn), first_features)
+
+
+def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
+    from lifecycle_pipeline.definitions import build_definitions
+    from lifecycle_pipeline.sample_data import generate, write_sample_data
+    from lifecycle_pipeline.settings import ProjectSettings
+    from tests.conftest import materialize, query
+
+    settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
+    write_sample_data(generate(1_500, dt.date(2026, 2, 1), dt.date(2026, 3, 10), seed=2), settings.landing_root)
+    defs = build_definitions(settings)
+    keys = [f"{layer}/{s}" for layer in ("raw", "clean") for s in SOURCES] + ["scoring/customer_features", "scoring/rfm_scores"]
+    result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
+                                           "dagster/asset_partition_range_end": "2026-03-10"})
+    assert "champions" in result.asset_materializations_for_node("scoring__rfm_scores")[0].metadata["segments"].value
+
+    day = dt.date(2026, 3, 1)
+    known = query(settings, "select count(distinct customer_id) from clean.customers where _partition_date <= ?", [day])
+    assert query(settings, "select count(*) from scoring.customer_features where as_of_date = ?", [day]) == known
+    buyers = query(settings, "select count(*) from scoring.customer_features where as_of_date = ? and orders_lifetime > 0", [day])
+    assert query(settings, "select count(*) from scoring.rfm_scores where as_of_date = ?", [day]) == buyers
+    assert query(settings, "select count(distinct as_of_date) from scoring.rfm_scores") == [(38,)]
+
+    snapshot = "select * from scoring.rfm_scores where as_of_date = ? order by customer_id"
+    before = query(settings, snapshot, [day])
+    materialize(defs, ["scoring/customer_features", "scoring/rfm_scores"], day.isoformat())
+    assert query(settings, snapshot, [day]) == before
