@@ -324,8 +324,14 @@ def validate_days(
             )
             conn.unregister("failures")
 
-    row_day = dict(zip(zip(frame["_source_file"], frame["_source_row"], strict=True), frame["_partition_date"], strict=True)) if records or any(not o.passed for o in row_outcomes) else {}
-    rows_per_day = frame.groupby("_partition_date").size().to_dict() if not frame.empty else {}
+    # the landing day of each failed row (only those: a big day has millions of rows)
+    failed_rows = sorted(set().union(*(o.failed_rows for o in row_outcomes)))
+    row_day: dict[tuple[str, int], dt.date] = {}
+    if failed_rows:
+        keys = pd.MultiIndex.from_tuples(failed_rows, names=ROW_ID)
+        found = frame.set_index(ROW_ID)["_partition_date"].loc[keys]
+        row_day = {key: _as_date(value) for key, value in zip(failed_rows, found, strict=True)}
+    rows_per_day = {_as_date(k): int(v) for k, v in frame.groupby("_partition_date").size().items()}
     loads = {
         r[0]: r[1:]
         for r in conn.execute(
@@ -336,12 +342,12 @@ def validate_days(
     }
     quarantined_by_day: dict[dt.date, int] = defaultdict(int)
     for row in failures:
-        quarantined_by_day[_as_date(row_day[row])] += 1
+        quarantined_by_day[row_day[row]] += 1
 
     results = []
     for day in days:
         files, rows_read, type_rejects = loads.get(day, (0, 0, 0))
-        validated = int(rows_per_day.get(pd.Timestamp(day), rows_per_day.get(day, 0)))
+        validated = rows_per_day.get(day, 0)
         quarantined = type_rejects + quarantined_by_day[day]
         share = quarantined / rows_read if rows_read else 0.0
         share_outcome = RuleOutcome(
@@ -353,7 +359,7 @@ def validate_days(
         share_outcome.blocking_failure = not share_outcome.passed
         day_outcomes = []
         for ranged in row_outcomes:
-            failed = [r for r in ranged.failed_rows if _as_date(row_day[r]) == day]
+            failed = [r for r in ranged.failed_rows if row_day[r] == day]
             outcome = RuleOutcome(
                 ranged.rule, not failed, unexpected_count=len(failed),
                 unexpected_percent=100 * len(failed) / validated if validated else 0.0,
