@@ -3,7 +3,14 @@
 import dagster as dg
 
 from assets.common import DUCKDB_WRITER_POOL, OWNERS, partition_days
-from lifecycle_pipeline.scoring import FEATURES_TABLE, RFM_TABLE, compute_customer_features, compute_rfm
+from lifecycle_pipeline.scoring import (
+    FEATURES_TABLE,
+    NPS_TABLE,
+    RFM_TABLE,
+    compute_customer_features,
+    compute_nps_daily,
+    compute_rfm,
+)
 from resources import ScoringConfig, WarehouseResource
 
 CLEAN_INPUTS = ["customers", "orders", "events", "support_tickets", "nps_responses"]
@@ -73,4 +80,29 @@ def build_scoring_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
             }
         )
 
-    return [customer_features, rfm_scores]
+    @dg.asset(
+        key=dg.AssetKey(["scoring", "nps_daily"]),
+        deps=[dg.AssetKey(["clean", "nps_responses"])],
+        metadata={"dagster/table_name": f"lifecycle.{NPS_TABLE}", "partition_expr": "as_of_date"},
+        **common,
+    )
+    def nps_daily(context: dg.AssetExecutionContext, duckdb: WarehouseResource, scoring: ScoringConfig):
+        """Company NPS per business day: `scoring.nps_daily`, one row per as_of_date over the trailing 90 days
+        (configurable); each customer's latest answer counts once; 0-6 detractors, 7-8 passives, 9-10 promoters;
+        NPS = % promoters - % detractors (DOMAIN.md, Scores). NULL with a note when nobody answered (a business
+        without NPS data). The per-customer category is `nps_category` in `scoring.customer_features`."""
+        with duckdb.get_connection() as conn:
+            for day in partition_days(context):
+                compute_nps_daily(conn, day, duckdb.timezone, scoring.settings())
+            last = partition_days(context)[-1]
+            respondents, nps = conn.execute(
+                f"select respondents, nps from {NPS_TABLE} where as_of_date = ?", [last]
+            ).fetchall()[0]
+        return dg.MaterializeResult(
+            metadata={
+                "nps": dg.MetadataValue.float(float(nps)) if nps is not None else "no answers",
+                "respondents": dg.MetadataValue.int(respondents),
+            }
+        )
+
+    return [customer_features, rfm_scores, nps_daily]

@@ -20,13 +20,17 @@ from lifecycle_pipeline.rfm import segment_rows
 
 FEATURES_TABLE = "scoring.customer_features"
 RFM_TABLE = "scoring.rfm_scores"
+NPS_TABLE = "scoring.nps_daily"
 
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """Scoring windows (DOMAIN.md defaults)."""
+    """Scoring windows and thresholds (DOMAIN.md defaults)."""
 
     rfm_window_days: int = 365
+    nps_window_days: int = 90
+    promoter_min: int = 9
+    passive_min: int = 7
 
 
 def _end_of_day(day: dt.date, timezone: str) -> dt.datetime:
@@ -47,8 +51,26 @@ def compute_customer_features(
     conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings
 ) -> int:
     """Rebuild ``scoring.customer_features`` for ``as_of``; returns its row count."""
-    params = {"as_of": as_of, "as_of_end": _end_of_day(as_of, timezone), "window_days": settings.rfm_window_days}
+    params = {
+        "as_of": as_of,
+        "as_of_end": _end_of_day(as_of, timezone),
+        "window_days": settings.rfm_window_days,
+        "promoter_min": settings.promoter_min,
+        "passive_min": settings.passive_min,
+    }
     return _replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
+
+
+def compute_nps_daily(conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings) -> int:
+    """Rebuild ``scoring.nps_daily`` (one row) for ``as_of``."""
+    params = {
+        "as_of": as_of,
+        "as_of_end": _end_of_day(as_of, timezone),
+        "nps_window_days": settings.nps_window_days,
+        "promoter_min": settings.promoter_min,
+        "passive_min": settings.passive_min,
+    }
+    return _replace_day(conn, NPS_TABLE, as_of, sql.load("scoring/nps_daily"), params)
 
 
 def compute_rfm(conn: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:

@@ -9,6 +9,14 @@ class ScoringConfig(ConfigurableResource):
     """Windows and parameters of the customer scores; defaults from DOMAIN.md."""
 
     rfm_window_days: int = ScoringSettings.rfm_window_days
+    nps_window_days: int = ScoringSettings.nps_window_days
+    promoter_min: int = ScoringSettings.promoter_min
+    passive_min: int = ScoringSettings.passive_min
 
     def settings(self) -> ScoringSettings:
-        return ScoringSettings(rfm_window_days=self.rfm_window_days)
+        return ScoringSettings(
+            rfm_window_days=self.rfm_window_days,
+            nps_window_days=self.nps_window_days,
+            promoter_min=self.promoter_min,
+            passive_min=self.passive_min,
+        )

@@ -238,3 +238,46 @@ def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
     before = query(settings, snapshot, [day])
     materialize(defs, ["scoring/customer_features", "scoring/rfm_scores"], day.isoformat())
     assert query(settings, snapshot, [day]) == before
+
+
+def add_nps(conn, response_id, customer_id, responded_at, score):
+    conn.execute(
+        "insert into clean.nps_responses (response_id, customer_id, responded_at, score, _partition_date, _source_file, _source_row) "
+        "values (?, ?, ?::timestamptz, ?, ?::timestamptz::date, 'f', ?)",
+        [response_id, customer_id, responded_at, score, responded_at, next(_row)],
+    )
+
+
+@pytest.mark.parametrize(("score", "category"), [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"),
+                                                 (9, "promoter"), (10, "promoter")])
+def test_nps_category_boundaries(conn, score, category):
+    add_customer(conn, "C1")
+    add_nps(conn, "N1", "C1", "2026-03-30T10:00:00Z", score)
+    assert features(conn).loc["C1"].nps_category == category
+
+
+def test_company_nps_counts_each_customers_latest_answer_in_the_window(conn):
+    from lifecycle_pipeline.scoring import compute_nps_daily
+
+    for cid, answers in {
+        "C1": [("2026-03-30", 10)],                     # promoter
+        "C2": [("2026-03-01", 2), ("2026-03-20", 9)],   # latest answer counts: promoter
+        "C3": [("2026-03-15", 7)],                      # passive
+        "C4": [("2026-01-01", 10), ("2026-03-29", 3)],  # detractor
+        "C5": [("2025-12-31", 0)],                      # 90 days before AS_OF: outside the window
+    }.items():
+        add_customer(conn, cid)
+        for i, (day, score) in enumerate(answers):
+            add_nps(conn, f"{cid}-{i}", cid, f"{day}T12:00:00Z", score)
+    compute_nps_daily(conn, AS_OF, "UTC", ScoringSettings())
+    row = conn.execute("select respondents, promoters, passives, detractors, nps, note from scoring.nps_daily "
+                       "where as_of_date = ?", [AS_OF]).fetchall()
+    assert row == [(4, 2, 1, 1, 25.0, None)]  # (2 - 1) / 4 = 25
+
+
+def test_company_nps_without_answers_is_null_and_says_why(conn):
+    from lifecycle_pipeline.scoring import compute_nps_daily
+
+    compute_nps_daily(conn, AS_OF, "UTC", ScoringSettings())
+    assert conn.execute("select respondents, nps, note from scoring.nps_daily").fetchall() == [
+        (0, None, "no NPS answers in the window")]

@@ -127,6 +127,11 @@ select
     coalesce(e.referrals_365d, 0) as referrals_365d,
     t.csat_avg_180d,
     n.latest_nps_score,
+    case
+        when n.latest_nps_score >= $promoter_min then 'promoter'
+        when n.latest_nps_score >= $passive_min then 'passive'
+        when n.latest_nps_score is not null then 'detractor'
+    end as nps_category,
     date_diff('day', greatest(e.last_event_at, o.last_order_at)::date, $as_of::date) as days_since_activity
 from customers_as_of as c
 left join order_features as o on o.customer_id = c.customer_id
