@@ -30,19 +30,16 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
     )
     def clean(context: dg.AssetExecutionContext, duckdb: WarehouseResource) -> dg.MaterializeResult:
         days = partition_days(context)
-        params = {"source": contract.name, "first_day": days[0], "last_day": days[-1]}
+        window = {"first_day": days[0], "last_day": days[-1]}
+        in_window = "_partition_date between $first_day and $last_day"
         with duckdb.get_connection() as conn:
             ensure_clean_tables(conn, [contract])
             with transaction(conn):
+                conn.execute(f"delete from clean.{table} where {in_window}", window)
                 conn.execute(
-                    f"delete from clean.{table} where _partition_date between $first_day and $last_day",
-                    {"first_day": days[0], "last_day": days[-1]},
+                    sql.load("quality/replace_clean_partition").format(table=table), {"source": contract.name, **window}
                 )
-                conn.execute(sql.load("quality/replace_clean_partition").format(table=table), params)
-            (rows,) = conn.execute(
-                f"select count(*) from clean.{table} where _partition_date between $first_day and $last_day",
-                {"first_day": days[0], "last_day": days[-1]},
-            ).fetchall()[0]
+            (rows,) = conn.execute(f"select count(*) from clean.{table} where {in_window}", window).fetchall()[0]
         return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows)})
 
     return clean

@@ -3,6 +3,7 @@
 from dagster import ConfigurableResource
 
 from lifecycle_pipeline.quality_rules import QualitySettings
+from resources.config import settings_from
 
 _DEFAULTS = QualitySettings()
 
@@ -21,13 +22,4 @@ class QualityConfig(ConfigurableResource):
     data_docs_dir: str | None = None
 
     def settings(self) -> QualitySettings:
-        return QualitySettings(
-            late_tolerance_days=self.late_tolerance_days,
-            future_skew_minutes=self.future_skew_minutes,
-            volume_history_days=self.volume_history_days,
-            volume_min_history_days=self.volume_min_history_days,
-            volume_min_ratio=self.volume_min_ratio,
-            volume_max_ratio=self.volume_max_ratio,
-            volume_min_median_rows=self.volume_min_median_rows,
-            max_quarantine_share=self.max_quarantine_share,
-        )
+        return settings_from(self, QualitySettings)

@@ -3,6 +3,7 @@
 from dagster import ConfigurableResource
 
 from lifecycle_pipeline.scoring import ScoringSettings
+from resources.config import settings_from
 
 
 class ScoringConfig(ConfigurableResource):
@@ -14,9 +15,4 @@ class ScoringConfig(ConfigurableResource):
     passive_min: int = ScoringSettings.passive_min
 
     def settings(self) -> ScoringSettings:
-        return ScoringSettings(
-            rfm_window_days=self.rfm_window_days,
-            nps_window_days=self.nps_window_days,
-            promoter_min=self.promoter_min,
-            passive_min=self.passive_min,
-        )
+        return settings_from(self, ScoringSettings)
