@@ -5,11 +5,17 @@ import datetime as dt
 import dagster as dg
 
 from lifecycle_pipeline.contracts import SourceContract
+from lifecycle_pipeline.dictionary import TABLES
 
 DUCKDB_WRITER_POOL = "duckdb_writer"
 OWNERS = ["team:data-engineering"]
 
-_DUCKDB_TO_DAGSTER_TYPE = {"TIMESTAMPTZ": "timestamp", "DECIMAL(18,2)": "decimal"}
+_DUCKDB_TO_DAGSTER_TYPE = {
+    "TIMESTAMPTZ": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+    "DECIMAL(18,2)": "decimal",
+    "VARCHAR[]": "list<varchar>",
+}
 
 
 def column_schema(contract: SourceContract) -> dg.TableSchema:
@@ -28,6 +34,21 @@ def column_schema(contract: SourceContract) -> dg.TableSchema:
         dg.TableColumn("_source_row", "bigint", "1-based data row within that file."),
     ]
     return dg.TableSchema(columns=columns)
+
+
+def derived_table_metadata(table: str) -> dict:
+    """Definition metadata of a derived table: its documented columns, table name and partition column."""
+    doc = TABLES[table]
+    columns = [
+        dg.TableColumn(name=name, type=_DUCKDB_TO_DAGSTER_TYPE.get(type_, type_.lower()), description=meaning)
+        for name, type_, meaning in doc.columns
+    ]
+    return {
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "dagster/table_name": f"lifecycle.{table}",
+        "partition_expr": "as_of_date",
+        "grain": doc.grain,
+    }
 
 
 def daily_table_asset(

@@ -1,4 +1,4 @@
-"""Scores as of a business day, computed in DuckDB: customer features and RFM.
+"""Scores as of a business day, computed in DuckDB: features, RFM, NPS, health, early warnings, LTV, channels.
 
 Pure functions over a connection (no Dagster); the scoring assets are thin wrappers.
 Every computation reads only data landed in partitions up to the as-of day with
@@ -15,50 +15,109 @@ import duckdb
 import pandas as pd
 
 import sql
-from lifecycle_pipeline.db import transaction
+from lifecycle_pipeline.daily_tables import replace_day
 from lifecycle_pipeline.rfm import segment_rows
 
 FEATURES_TABLE = "scoring.customer_features"
 RFM_TABLE = "scoring.rfm_scores"
 NPS_TABLE = "scoring.nps_daily"
+HEALTH_TABLE = "scoring.health_scores"
+WARNINGS_TABLE = "scoring.early_warnings"
+LTV_TABLE = "scoring.customer_ltv"
+CHANNELS_TABLE = "scoring.channel_economics"
 
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """Scoring windows and thresholds (DOMAIN.md defaults)."""
+    """Scoring windows, weights and thresholds; every default comes from DOMAIN.md (Scores, Early-warning tiers)."""
 
-    rfm_window_days: int = 365
-    nps_window_days: int = 90
+    # windows (days)
+    rfm_window_days: int = 365  # F and M (orders, revenue); also referrals, latest NPS, activity looked at
+    recent_days: int = 30  # "last 30 days" of activity
+    baseline_days: int = 90  # the prior window tier 1 compares the last 30 days with
+    adoption_days: int = 90  # distinct core features used
+    csat_days: int = 180  # average ticket CSAT
+    nps_window_days: int = 90  # company NPS
+    # NPS categories
     promoter_min: int = 9
     passive_min: int = 7
+    # health score: component weights (spread over present components) and scaling
+    weight_activity: float = 40.0
+    weight_adoption: float = 30.0
+    weight_service: float = 20.0
+    weight_nps: float = 10.0
+    activity_target_days: int = 12  # active days in the last 30 that score 100
+    adoption_target_features: int = 4  # distinct core features in 90 days that score 100
+    healthy_min: float = 85.0
+    stable_min: float = 60.0
+    concerning_min: float = 40.0
+    # early-warning tiers (customers not yet dormant or churned)
+    dormant_after_days: int = 90  # recency above this = dormant/churned: no warning tier
+    tier1_drop_pct: int = 30  # activity in the last 30 days <= (100 - this)% of the prior 30-day average
+    tier2_no_aha_days: int = 14  # no aha action for this many days
+    tier3_no_activity_days: int = 60  # no activity of any kind for this many days
+    aha_event_types: tuple[str, ...] = ("core_feature_use",)  # an order always counts as aha
+    # LTV and channel economics
+    expected_lifetime_years: float = 3.0
+    gross_margin: float = 0.3
+    cac_window_days: int = 30  # spend and new customers summed over this many days for CAC
+    cohort_days: int = 365  # a channel's cohort: customers it acquired in this many days
+    ltv_cac_low: float = 1.0  # below: the channel loses money
+    ltv_cac_high: float = 3.0  # above: keep / scale the channel
+
+    def __post_init__(self):
+        weights = (self.weight_activity, self.weight_adoption, self.weight_service, self.weight_nps)
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"health weights must be >= 0 with a positive sum, got {weights}")
+        if not self.healthy_min > self.stable_min > self.concerning_min:
+            raise ValueError("health bands need healthy_min > stable_min > concerning_min")
+        if not self.promoter_min > self.passive_min:
+            raise ValueError("promoter_min must be above passive_min")
+        if not 0 < self.tier1_drop_pct < 100:
+            raise ValueError(f"tier1_drop_pct must be between 1 and 99, got {self.tier1_drop_pct}")
+        object.__setattr__(self, "aha_event_types", tuple(self.aha_event_types))
+
+    def health_params(self) -> dict:
+        names = ("weight_activity", "weight_adoption", "weight_service", "weight_nps", "activity_target_days",
+                 "adoption_target_features", "healthy_min", "stable_min", "concerning_min")
+        return {name: getattr(self, name) for name in names}
+
+    def warning_params(self) -> dict:
+        names = ("recent_days", "baseline_days", "dormant_after_days", "tier1_drop_pct", "tier2_no_aha_days",
+                 "tier3_no_activity_days")
+        return {name: getattr(self, name) for name in names} | {"aha_event_types": list(self.aha_event_types)}
+
+    def ltv_params(self) -> dict:
+        return {"window_days": self.rfm_window_days, "expected_lifetime_years": self.expected_lifetime_years,
+                "gross_margin": self.gross_margin}
+
+    def channel_params(self) -> dict:
+        names = ("cac_window_days", "cohort_days", "ltv_cac_low", "ltv_cac_high")
+        return {name: getattr(self, name) for name in names}
+
+    def feature_params(self) -> dict:
+        return {
+            "window_days": self.rfm_window_days,
+            "recent_days": self.recent_days,
+            "baseline_days": self.baseline_days,
+            "adoption_days": self.adoption_days,
+            "csat_days": self.csat_days,
+            "promoter_min": self.promoter_min,
+            "passive_min": self.passive_min,
+            "aha_event_types": list(self.aha_event_types),
+        }
 
 
 def _end_of_day(day: dt.date, timezone: str) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
 
 
-def _replace_day(conn, table: str, day: dt.date, select_sql: str, params: dict) -> int:
-    """Replace ``table``'s rows of ``as_of_date = day`` with ``select_sql`` in one transaction."""
-    conn.execute("create schema if not exists scoring")
-    conn.execute(f"create table if not exists {table} as {select_sql} limit 0", params)
-    with transaction(conn):
-        conn.execute(f"delete from {table} where as_of_date = ?", [day])
-        conn.execute(f"insert into {table} {select_sql}", params)
-    return conn.execute(f"select count(*) from {table} where as_of_date = ?", [day]).fetchall()[0][0]
-
-
 def compute_customer_features(
     conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings
 ) -> int:
     """Rebuild ``scoring.customer_features`` for ``as_of``; returns its row count."""
-    params = {
-        "as_of": as_of,
-        "as_of_end": _end_of_day(as_of, timezone),
-        "window_days": settings.rfm_window_days,
-        "promoter_min": settings.promoter_min,
-        "passive_min": settings.passive_min,
-    }
-    return _replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
+    params = {"as_of": as_of, "as_of_end": _end_of_day(as_of, timezone), **settings.feature_params()}
+    return replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
 
 
 def compute_nps_daily(conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings) -> int:
@@ -70,13 +129,36 @@ def compute_nps_daily(conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone:
         "promoter_min": settings.promoter_min,
         "passive_min": settings.passive_min,
     }
-    return _replace_day(conn, NPS_TABLE, as_of, sql.load("scoring/nps_daily"), params)
+    return replace_day(conn, NPS_TABLE, as_of, sql.load("scoring/nps_daily"), params)
 
 
 def compute_rfm(conn: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     """Rebuild ``scoring.rfm_scores`` for ``as_of`` from that day's features."""
     conn.register("rfm_segment_map", pd.DataFrame(segment_rows(), columns=["r_score", "f_score", "segment"]))
     try:
-        return _replace_day(conn, RFM_TABLE, as_of, sql.load("scoring/rfm_scores"), {"as_of": as_of})
+        return replace_day(conn, RFM_TABLE, as_of, sql.load("scoring/rfm_scores"), {"as_of": as_of})
     finally:
         conn.unregister("rfm_segment_map")
+
+
+def compute_health(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
+    """Rebuild ``scoring.health_scores`` for ``as_of`` from that day's features."""
+    return replace_day(conn, HEALTH_TABLE, as_of, sql.load("scoring/health_scores"),
+                        {"as_of": as_of, **settings.health_params()})
+
+
+def compute_early_warnings(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
+    """Rebuild ``scoring.early_warnings`` for ``as_of`` from that day's features."""
+    return replace_day(conn, WARNINGS_TABLE, as_of, sql.load("scoring/early_warnings"),
+                        {"as_of": as_of, **settings.warning_params()})
+
+
+def compute_ltv(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
+    """Rebuild ``scoring.customer_ltv`` for ``as_of`` from that day's features."""
+    return replace_day(conn, LTV_TABLE, as_of, sql.load("scoring/customer_ltv"), {"as_of": as_of, **settings.ltv_params()})
+
+
+def compute_channel_economics(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
+    """Rebuild ``scoring.channel_economics`` for ``as_of`` from that day's LTV and the marketing spend."""
+    return replace_day(conn, CHANNELS_TABLE, as_of, sql.load("scoring/channel_economics"),
+                        {"as_of": as_of, **settings.channel_params()})

@@ -9,47 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import duckdb
 import pandas as pd
 import pytest
 
 from lifecycle_pipeline.contracts import SOURCES
-from lifecycle_pipeline.loading import ensure_clean_tables, ensure_warehouse
 from lifecycle_pipeline.rfm import SEGMENTS, segment_for
-from lifecycle_pipeline.scoring import ScoringSettings, compute_customer_features, compute_rfm
+from lifecycle_pipeline.scoring import (
+    ScoringSettings,
+    compute_channel_economics,
+    compute_customer_features,
+    compute_early_warnings,
+    compute_health,
+    compute_ltv,
+    compute_nps_daily,
+    compute_rfm,
+)
+from tests.builders import add_customer, add_event, add_nps, add_order, add_spend, add_ticket, new_warehouse
 
 AS_OF = dt.date(2026, 3, 31)
 
 
 @pytest.fixture
 def conn(tmp_path):
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
-    conn.execute("set TimeZone = 'UTC'")
-    ensure_warehouse(conn, list(SOURCES.values()))
-    ensure_clean_tables(conn, list(SOURCES.values()))
+    conn = new_warehouse(tmp_path / "w.duckdb")
     yield conn
     conn.close()
-
-
-def add_customer(conn, customer_id, signup="2025-01-01T00:00:00Z"):
-    conn.execute(
-        "insert into clean.customers (customer_id, signup_at, _partition_date, _source_file, _source_row) "
-        "values (?, ?::timestamptz, ?::timestamptz::date, 'f', 1)",
-        [customer_id, signup, signup],
-    )
-
-
-_row = iter(range(1, 10**9))
-
-
-def add_order(conn, order_id, customer_id, ordered_at, amount=10, status="completed", updated_at=None, landed=None):
-    updated = updated_at or ordered_at
-    conn.execute(
-        "insert into clean.orders (order_id, customer_id, ordered_at, amount, status, updated_at, "
-        "_partition_date, _source_file, _source_row) "
-        "values (?, ?, ?::timestamptz, ?, ?, ?::timestamptz, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
-        [order_id, customer_id, ordered_at, amount, status, updated, landed, updated, next(_row)],
-    )
 
 
 def features(conn, as_of=AS_OF):
@@ -170,47 +154,85 @@ def test_a_majority_of_one_time_buyers_all_score_f1(conn):
     assert [rfm[f"C{i}"][1] for i in range(10)] == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
 
 
+SCORE_TABLES = ["customer_features", "rfm_scores", "nps_daily", "health_scores", "early_warnings", "customer_ltv",
+                "channel_economics"]
+
+
+def _all_scores(conn, as_of=AS_OF):
+    settings = ScoringSettings()
+    compute_customer_features(conn, as_of, "UTC", settings)
+    compute_rfm(conn, as_of)
+    compute_nps_daily(conn, as_of, "UTC", settings)
+    compute_health(conn, as_of, settings)
+    compute_early_warnings(conn, as_of, settings)
+    compute_ltv(conn, as_of, settings)
+    compute_channel_economics(conn, as_of, settings)
+    return {t: conn.execute(f"select * from scoring.{t} where as_of_date = ? order by all", [as_of]).fetchall()
+            for t in SCORE_TABLES}
+
+
 def test_shuffling_input_rows_does_not_change_any_score(tmp_path):
     rng = random.Random(3)
-    rows = []
-    for c in range(60):
-        for i in range(rng.randint(1, 6)):
+    customers = [(f"C{c:02d}", f"{AS_OF - dt.timedelta(days=rng.randint(0, 500))}T08:00:00Z",
+                  rng.choice(["organic", "social", "paid_search"])) for c in range(60)]
+    rows = []  # (builder, args)
+    for cid, _signup, _channel in customers:
+        for i in range(rng.randint(0, 6)):
             day = AS_OF - dt.timedelta(days=rng.randint(0, 400))
-            rows.append((f"O{c}-{i}", f"C{c:02d}", f"{day}T{rng.randint(0, 23):02d}:00:00Z", rng.choice([10, 20, 20, 35])))
+            amount = rng.choice([10, 20, 20, 35])
+            rows.append((add_order, (f"O{cid}-{i}", cid, f"{day}T{rng.randint(0, 23):02d}:00:00Z", amount,
+                                     rng.choice(["completed"] * 5 + ["refunded"]))))
+        for _ in range(rng.choice([0, rng.randint(1, 40)])):
+            day = AS_OF - dt.timedelta(days=rng.randint(0, 150))
+            rows.append((add_event, (cid, f"{day}T{rng.randint(0, 23):02d}:00:00Z",
+                                     rng.choice(["login", "core_feature_use", "referral_sent"]),
+                                     rng.choice(["reports", "dashboards", "alerts"]))))
+        if rng.random() < 0.4:
+            day = AS_OF - dt.timedelta(days=rng.randint(1, 170))
+            rows.append((add_ticket, (cid, f"{day}T09:00:00Z", f"{day}T18:00:00Z", rng.randint(1, 5))))
+        if rng.random() < 0.4:
+            day = AS_OF - dt.timedelta(days=rng.randint(0, 80))
+            rows.append((add_nps, (f"N{cid}", cid, f"{day}T10:00:00Z", rng.randint(0, 10))))
+    for d in range(0, 40, 3):
+        rows.append((add_spend, (AS_OF - dt.timedelta(days=d), rng.choice(["social", "paid_search"]), 100 + d)))
     results = []
     for attempt in range(3):
-        shuffled = rows[:]
+        shuffled, people = rows[:], customers[:]
         random.Random(attempt).shuffle(shuffled)
-        conn = duckdb.connect(str(tmp_path / f"{attempt}.duckdb"))
-        conn.execute("set TimeZone = 'UTC'")
-        ensure_warehouse(conn, list(SOURCES.values()))
-        ensure_clean_tables(conn, list(SOURCES.values()))
-        customers = sorted({r[1] for r in rows})
-        random.Random(attempt).shuffle(customers)
-        for cid in customers:
-            add_customer(conn, cid)
-        for row in shuffled:
-            add_order(conn, *row)
-        results.append(_rfm(conn))
+        random.Random(attempt).shuffle(people)
+        conn = new_warehouse(tmp_path / f"{attempt}.duckdb")
+        for cid, signup, channel in people:
+            add_customer(conn, cid, signup=signup, channel=channel)
+        for builder, args in shuffled:
+            builder(conn, *args)
+        scores = _all_scores(conn)
+        results.append(scores)
         conn.close()
     assert results[0] == results[1] == results[2]
-    assert len(results[0]) == 60
+    assert len(results[0]["customer_features"]) == 60
+    assert {row[2] for row in results[0]["early_warnings"]} == {0, 1, 2, 3}  # the fixture exercises every tier
 
 
 def test_recomputing_a_past_day_after_newer_days_gives_the_same_result(conn):
-    add_customer(conn, "C1")
+    add_customer(conn, "C1", channel="social")
     add_customer(conn, "C2")
     add_order(conn, "O1", "C1", "2026-03-10T12:00:00Z", 10)
     add_order(conn, "O2", "C2", "2026-03-20T12:00:00Z", 20)
-    first = _rfm(conn)
-    first_features = features(conn)
-    # newer days land: a new order, a refund of O1, a new customer
+    add_event(conn, "C1", "2026-03-30T12:00:00Z", "core_feature_use", "reports")
+    add_nps(conn, "N1", "C2", "2026-03-25T12:00:00Z", 9)
+    add_spend(conn, AS_OF, "social", 50)
+    first = _all_scores(conn)
+    # newer days land: a new order, a refund of O1, a new customer, events, an answer, restated spend
     add_order(conn, "O3", "C2", "2026-04-05T12:00:00Z", 30)
     add_order(conn, "O1", "C1", "2026-03-10T12:00:00Z", 10, "refunded", updated_at="2026-04-06T12:00:00Z")
-    add_customer(conn, "C3", signup="2026-04-07T00:00:00Z")
-    _rfm(conn, dt.date(2026, 4, 10))
-    assert _rfm(conn) == first
-    pd.testing.assert_frame_equal(features(conn), first_features)
+    add_customer(conn, "C3", signup="2026-04-07T00:00:00Z", referred_by="C1")
+    add_event(conn, "C2", "2026-04-08T12:00:00Z", "core_feature_use", "alerts")
+    add_nps(conn, "N2", "C2", "2026-04-08T12:00:00Z", 2)
+    add_spend(conn, AS_OF, "social", 80, landed="2026-04-09")
+    later = _all_scores(conn, dt.date(2026, 4, 10))
+    ltv_c1 = [r[5] for r in later["customer_ltv"] if r[1] == "C1"]
+    assert ltv_c1 == [0] and [r[5] for r in first["customer_ltv"] if r[1] == "C1"] == [10]  # the refund landed
+    assert _all_scores(conn) == first
 
 
 def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
@@ -222,10 +244,11 @@ def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
     settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
     write_sample_data(generate(1_500, dt.date(2026, 2, 1), dt.date(2026, 3, 10), seed=2), settings.landing_root)
     defs = build_definitions(settings)
-    keys = [f"{layer}/{s}" for layer in ("raw", "clean") for s in SOURCES] + ["scoring/customer_features", "scoring/rfm_scores"]
+    scoring_keys = [f"scoring/{t}" for t in SCORE_TABLES]
+    keys = [f"{layer}/{s}" for layer in ("raw", "clean") for s in SOURCES] + scoring_keys
     result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
                                            "dagster/asset_partition_range_end": "2026-03-10"})
-    assert "champions" in result.asset_materializations_for_node("scoring__rfm_scores")[0].metadata["segments"].value
+    assert "champions" in result.asset_materializations_for_node("scoring__rfm_scores")[0].metadata["rfm_segment_counts"].value
 
     day = dt.date(2026, 3, 1)
     known = query(settings, "select count(distinct customer_id) from clean.customers where _partition_date <= ?", [day])
@@ -234,18 +257,14 @@ def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
     assert query(settings, "select count(*) from scoring.rfm_scores where as_of_date = ?", [day]) == buyers
     assert query(settings, "select count(distinct as_of_date) from scoring.rfm_scores") == [(38,)]
 
-    snapshot = "select * from scoring.rfm_scores where as_of_date = ? order by customer_id"
-    before = query(settings, snapshot, [day])
-    materialize(defs, ["scoring/customer_features", "scoring/rfm_scores"], day.isoformat())
-    assert query(settings, snapshot, [day]) == before
+    assert query(settings, "select count(*) from scoring.health_scores where as_of_date = ?", [day]) == known
+    assert query(settings, "select count(*) from scoring.channel_economics where as_of_date = ? and cac_window > 0",
+                 [day])[0][0] >= 3  # the sample spends on several channels
 
-
-def add_nps(conn, response_id, customer_id, responded_at, score):
-    conn.execute(
-        "insert into clean.nps_responses (response_id, customer_id, responded_at, score, _partition_date, _source_file, _source_row) "
-        "values (?, ?, ?::timestamptz, ?, ?::timestamptz::date, 'f', ?)",
-        [response_id, customer_id, responded_at, score, responded_at, next(_row)],
-    )
+    snapshot = {t: f"select * from scoring.{t} where as_of_date = ? order by all" for t in SCORE_TABLES}
+    before = {t: query(settings, q, [day]) for t, q in snapshot.items()}
+    materialize(defs, scoring_keys, day.isoformat())
+    assert {t: query(settings, q, [day]) for t, q in snapshot.items()} == before
 
 
 @pytest.mark.parametrize(("score", "category"), [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"),

@@ -69,29 +69,63 @@ events_window as (
 event_features as (
     select
         customer_id,
-        count(distinct event_date) filter (where event_date > $as_of::date - 30) as active_days_30d,
+        count(distinct event_date) filter (where event_date > $as_of::date - $recent_days) as active_days_30d,
         count(distinct event_date) filter (
-            where event_date <= $as_of::date - 30 and event_date > $as_of::date - 120
+            where event_date <= $as_of::date - $recent_days
+                and event_date > $as_of::date - ($recent_days + $baseline_days)
         ) as active_days_prior_90d,
+        count(*) filter (where event_date > $as_of::date - $recent_days) as events_30d,
+        count(*) filter (
+            where event_date <= $as_of::date - $recent_days
+                and event_date > $as_of::date - ($recent_days + $baseline_days)
+        ) as events_prior_90d,
         count(distinct feature) filter (
-            where event_type = 'core_feature_use' and event_date > $as_of::date - 90
+            where event_type = 'core_feature_use' and event_date > $as_of::date - $adoption_days
         ) as core_features_90d,
         count(*) filter (where event_type = 'referral_sent') as referrals_365d,
-        max(occurred_at) as last_event_at
+        max(occurred_at) as last_event_at,
+        max(occurred_at) filter (where list_contains($aha_event_types, event_type)) as last_aha_event_at
     from events_window
+    group by customer_id
+),
+
+recent_orders as (
+    -- completed orders in the recent window and the baseline before it (activity for the warning tiers)
+    select
+        customer_id,
+        count(*) filter (where order_date > $as_of::date - $recent_days) as orders_30d,
+        count(*) filter (
+            where order_date <= $as_of::date - $recent_days
+                and order_date > $as_of::date - ($recent_days + $baseline_days)
+        ) as orders_prior_90d
+    from completed
+    where order_date > $as_of::date - ($recent_days + $baseline_days)
     group by customer_id
 ),
 
 ticket_features as (
     select
         customer_id,
-        avg(csat) as csat_avg_180d,
-        count(csat) as csat_responses_180d
+        avg(csat) filter (
+            where resolved_at >= ($as_of::date - ($csat_days - 1))::timestamptz and resolved_at < $as_of_end
+        ) as csat_avg_180d,
+        max(opened_at) as last_ticket_at
     from clean.support_tickets
     where _partition_date <= $as_of
-        and resolved_at < $as_of_end
-        and resolved_at >= ($as_of::date - 179)::timestamptz
+        and opened_at < $as_of_end
+        and opened_at >= ($as_of::date - ($window_days - 1))::timestamptz
     group by customer_id
+),
+
+referred_signups as (
+    -- customers this customer brought in (customers.referred_by) who signed up in the window
+    select
+        referred_by as customer_id,
+        count(*) as referred_signups_365d
+    from customers_as_of
+    where referred_by is not null
+        and signup_at >= ($as_of::date - ($window_days - 1))::timestamptz
+    group by referred_by
 ),
 
 nps_latest as (
@@ -102,7 +136,7 @@ nps_latest as (
     from clean.nps_responses
     where _partition_date <= $as_of
         and responded_at < $as_of_end
-        and responded_at >= ($as_of::date - 364)::timestamptz
+        and responded_at >= ($as_of::date - ($window_days - 1))::timestamptz
     qualify row_number() over (partition by customer_id order by responded_at desc, response_id desc) = 1
 )
 
@@ -123,8 +157,12 @@ select
     date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
     coalesce(e.active_days_30d, 0) as active_days_30d,
     coalesce(e.active_days_prior_90d, 0) as active_days_prior_90d,
+    -- activity = events + completed orders (early-warning tier 1 compares these two)
+    coalesce(e.events_30d, 0) + coalesce(ro.orders_30d, 0) as activity_30d,
+    coalesce(e.events_prior_90d, 0) + coalesce(ro.orders_prior_90d, 0) as activity_prior_90d,
     coalesce(e.core_features_90d, 0) as core_features_90d,
     coalesce(e.referrals_365d, 0) as referrals_365d,
+    coalesce(rs.referred_signups_365d, 0) as referred_signups_365d,
     t.csat_avg_180d,
     n.latest_nps_score,
     case
@@ -132,10 +170,18 @@ select
         when n.latest_nps_score >= $passive_min then 'passive'
         when n.latest_nps_score is not null then 'detractor'
     end as nps_category,
-    date_diff('day', greatest(e.last_event_at, o.last_order_at)::date, $as_of::date) as days_since_activity
+    -- days since any activity (event, completed order, ticket, NPS answer; 365 days looked at); NULL = none yet
+    date_diff(
+        'day', greatest(e.last_event_at, o.last_order_at, t.last_ticket_at, n.latest_nps_at)::date, $as_of::date
+    ) as days_since_activity,
+    -- days since the last "aha" action (a configured event type or a completed order); NULL = none yet
+    date_diff('day', greatest(e.last_aha_event_at, o.last_order_at)::date, $as_of::date) as days_since_aha,
+    date_diff('day', c.signup_at::date, $as_of::date) as days_since_signup
 from customers_as_of as c
 left join order_features as o on o.customer_id = c.customer_id
 left join event_features as e on e.customer_id = c.customer_id
+left join recent_orders as ro on ro.customer_id = c.customer_id
 left join ticket_features as t on t.customer_id = c.customer_id
 left join nps_latest as n on n.customer_id = c.customer_id
+left join referred_signups as rs on rs.customer_id = c.customer_id
 order by c.customer_id

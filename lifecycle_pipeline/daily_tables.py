@@ -1,0 +1,50 @@
+"""Writing the derived daily tables: one as_of_date replaced at a time, in one transaction.
+
+Every derived table has an entry in the data dictionary (``dictionary.py``). Its layout
+is checked against that entry before a day is written, so a database built by an older
+version fails with a clear message instead of shifting values into the wrong columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from lifecycle_pipeline.db import transaction
+from lifecycle_pipeline.dictionary import TABLES, apply_comments, describe_columns
+
+
+class TableLayoutError(RuntimeError):
+    """A derived table's columns differ from its data-dictionary entry."""
+
+
+def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict) -> None:
+    """Create ``table`` from ``select_sql``'s columns if missing, then check it against the dictionary."""
+    schema = table.split(".")[0]
+    conn.execute(f"create schema if not exists {schema}")
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        table.split("."),
+    ).fetchall()[0][0]
+    if not exists:
+        conn.execute(f"create table {table} as {select_sql} limit 0", params)
+        apply_comments(conn, table)
+    actual = describe_columns(conn, table)
+    expected = [(name, type_) for name, type_, _ in TABLES[table].columns]
+    if actual != expected:
+        missing = [c for c in expected if c not in actual]
+        extra = [c for c in actual if c not in expected]
+        raise TableLayoutError(
+            f"{table} does not have the documented layout (missing or changed: {missing}; unexpected: {extra}). "
+            f"It is derived data: drop it (`drop table {table}`) and backfill its asset to rebuild it."
+        )
+
+
+def replace_day(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, select_sql: str, params: dict) -> int:
+    """Replace ``table``'s rows of ``as_of_date = day`` with ``select_sql``; returns the day's row count."""
+    ensure_table(conn, table, select_sql, params)
+    with transaction(conn):
+        conn.execute(f"delete from {table} where as_of_date = ?", [day])
+        conn.execute(f"insert into {table} {select_sql}", params)
+    return conn.execute(f"select count(*) from {table} where as_of_date = ?", [day]).fetchall()[0][0]
