@@ -43,12 +43,14 @@ def derived_table_metadata(table: str) -> dict:
         dg.TableColumn(name=name, type=_DUCKDB_TO_DAGSTER_TYPE.get(type_, type_.lower()), description=meaning)
         for name, type_, meaning in doc.columns
     ]
-    return {
+    metadata = {
         "dagster/column_schema": dg.TableSchema(columns=columns),
-        "dagster/table_name": f"lifecycle.{table}",
-        "partition_expr": "as_of_date",
+        "dagster/table_name": table,
         "grain": doc.grain,
     }
+    if "as_of_date" in doc.column_names():
+        metadata["partition_expr"] = "as_of_date"
+    return metadata
 
 
 def daily_table_asset(
@@ -68,7 +70,7 @@ def daily_table_asset(
         pool=DUCKDB_WRITER_POOL,
         metadata={
             "dagster/column_schema": column_schema(contract),
-            "dagster/table_name": f"lifecycle.{layer}.{contract.name}",
+            "dagster/table_name": f"{layer}.{contract.name}",
             "partition_expr": "_partition_date",
         },
         **kwargs,

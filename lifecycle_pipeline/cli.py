@@ -137,6 +137,16 @@ def cmd_backfill(settings: ProjectSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    from lifecycle_pipeline.dictionary import render_markdown
+
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown() + "\n", encoding="utf-8")
+    print(f"data dictionary written to {path}")
+    return 0
+
+
 def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
     import duckdb
 
@@ -208,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_range(p, 365)
     p.add_argument("--select", default="*", help="asset selection (default: every asset)")
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("docs", help="write the data dictionary of the BI tables (docs/data_dictionary.md)")
+    p.add_argument("--output", default="docs/data_dictionary.md")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("summary", help="print the warehouse tables, row counts and where everything is")
     p.set_defaults(func=cmd_summary)

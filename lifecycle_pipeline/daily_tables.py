@@ -8,11 +8,17 @@ version fails with a clear message instead of shifting values into the wrong col
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from lifecycle_pipeline.db import transaction
 from lifecycle_pipeline.dictionary import TABLES, apply_comments, describe_columns
+
+
+def end_of_day(day: dt.date, timezone: str) -> dt.datetime:
+    """The first instant after business day ``day`` (local midnight; DST-exact)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
 
 
 class TableLayoutError(RuntimeError):
@@ -41,10 +47,15 @@ def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, p
         )
 
 
+def write_day(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, select_sql: str, params: dict) -> int:
+    """Delete ``table``'s rows of ``as_of_date = day`` and insert ``select_sql`` (inside the caller's transaction)."""
+    conn.execute(f"delete from {table} where as_of_date = ?", [day])
+    conn.execute(f"insert into {table} {select_sql}", params)
+    return conn.execute(f"select count(*) from {table} where as_of_date = ?", [day]).fetchall()[0][0]
+
+
 def replace_day(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, select_sql: str, params: dict) -> int:
-    """Replace ``table``'s rows of ``as_of_date = day`` with ``select_sql``; returns the day's row count."""
+    """Replace ``table``'s rows of ``as_of_date = day`` with ``select_sql`` in one transaction; returns the row count."""
     ensure_table(conn, table, select_sql, params)
     with transaction(conn):
-        conn.execute(f"delete from {table} where as_of_date = ?", [day])
-        conn.execute(f"insert into {table} {select_sql}", params)
-    return conn.execute(f"select count(*) from {table} where as_of_date = ?", [day]).fetchall()[0][0]
+        return write_day(conn, table, day, select_sql, params)

@@ -5,11 +5,12 @@ import dagster as dg
 from assets.clean import build_clean_assets
 from assets.ingestion import build_ingestion_assets
 from assets.scoring import build_scoring_assets
+from assets.stages import build_stage_assets
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
 from lifecycle_pipeline.schedules import build_daily_schedule
 from lifecycle_pipeline.settings import ProjectSettings, load_settings
-from resources import LandingZone, QualityConfig, ScoringConfig, WarehouseResource
+from resources import LandingZone, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
 
 
 def build_definitions(settings: ProjectSettings) -> dg.Definitions:
@@ -21,7 +22,12 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
         # "duckdb_writer"), so steps gain nothing from separate processes: running them
         # in the run's own process saves a process start per step.
         executor=dg.in_process_executor,
-        assets=[*build_ingestion_assets(daily), *build_clean_assets(daily), *build_scoring_assets(daily)],
+        assets=[
+            *build_ingestion_assets(daily),
+            *build_clean_assets(daily),
+            *build_scoring_assets(daily),
+            *build_stage_assets(daily),
+        ],
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
         resources={
@@ -29,6 +35,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             "landing": LandingZone(root=str(settings.landing_root)),
             "quality": QualityConfig(data_docs_dir=str(settings.data_dir / "data_docs")),
             "scoring": ScoringConfig(),
+            "stages": StageConfig(),
         },
     )
 

@@ -45,6 +45,7 @@ _doc(
     ("signup_at", "TIMESTAMP WITH TIME ZONE", "Registration time."),
     ("acquisition_channel", "VARCHAR", "Channel that acquired the customer (NULL = not given)."),
     ("segment", "VARCHAR", "Plan or customer segment from the customer record."),
+    ("referred_by", "VARCHAR", "customer_id of the referrer, if the customer was referred."),
     ("first_order_at", "TIMESTAMP WITH TIME ZONE", "First completed order (NULL = none)."),
     ("last_order_at", "TIMESTAMP WITH TIME ZONE", "Last completed order (NULL = none)."),
     ("orders_lifetime", "BIGINT", "Completed orders to date (refunded and cancelled orders excluded)."),
@@ -53,6 +54,7 @@ _doc(
     ("revenue_365d", "DECIMAL(18,2)", "Net revenue of completed orders in the trailing 365 days."),
     ("avg_order_value", "DECIMAL(18,2)", "revenue_lifetime / orders_lifetime (NULL = no orders)."),
     ("gap_last_two_orders_days", "BIGINT", "Days between the last two completed orders (NULL = fewer than 2)."),
+    ("gap_last_two_active_days", "BIGINT", "Days between the last two days with an event or order (365 days)."),
     ("recency_days", "BIGINT", "Days from the last completed order to as_of_date (NULL = no order)."),
     ("active_days_30d", "BIGINT", "Days with at least one event in the last 30 days (recent_days)."),
     ("active_days_prior_90d", "BIGINT", "Days with an event in the 90 days before those 30 (baseline_days)."),
@@ -148,6 +150,138 @@ _doc(
     ("ltv_cac_flag", "VARCHAR", "unprofitable (< 1), profitable (1-3), scale (> 3); NULL = no CAC."),
     ("note", "VARCHAR", "Why LTV/CAC is undefined, if it is."),
 )
+
+
+STAGE_LIST = "prospect, new, active, loyal, advocate, reactivated, at_risk, dormant, churned"
+
+_doc(
+    "lifecycle.customer_stage_daily", "customer x as_of_date (every customer known by that day)",
+    "Each customer's lifecycle stage at the end of each day, with what decided it (DOMAIN.md, Lifecycle stage).",
+    AS_OF, CUSTOMER,
+    ("stage", "VARCHAR", f"Lifecycle stage, first matching rule of DOMAIN.md: {STAGE_LIST}."),
+    ("previous_stage", "VARCHAR", "Stage on the customer's previous computed day (NULL on their first day)."),
+    ("stage_since", "DATE", "First day of the current stage spell (stage_history.valid_from)."),
+    ("days_in_stage", "INTEGER", "as_of_date - stage_since + 1 (1 on the day the stage was entered)."),
+    ("recency_days", "BIGINT", "r that decided the stage: days since the last completed order (ecommerce) or "
+                               "since any activity (saas); NULL without one."),
+    ("recency_basis", "VARCHAR", "orders or activity: what r counts from (set by the preset)."),
+    ("orders_lifetime", "BIGINT", "Completed orders to date: the frequency that decided new/active/loyal."),
+    ("gap_before_last_days", "BIGINT", "Days between the last two orders (activity days for saas): "
+                                       "reactivated when above the reactivation gap."),
+    ("nps_category", "VARCHAR", "promoter / passive / detractor from the latest NPS answer in 365 days."),
+    ("referrals_365d", "BIGINT", "Referrals sent plus referred signups in 365 days (advocate rule)."),
+    ("rfm_segment", "VARCHAR", "RFM segment that day (NULL for prospects), scoring.rfm_scores."),
+    ("health_band", "VARCHAR", "Health band that day, scoring.health_scores."),
+    ("warning_tier", "INTEGER", "Early-warning tier 0-3 that day, scoring.early_warnings."),
+    ("preset", "VARCHAR", "Stage rule preset used: ecommerce or saas."),
+)
+_doc(
+    "lifecycle.stage_history", "customer x stage spell",
+    "Stage spells: one row per customer per uninterrupted run of days in one stage (SCD type 2).",
+    CUSTOMER,
+    ("stage", "VARCHAR", "Stage held during the spell."),
+    ("valid_from", "DATE", "First day of the spell."),
+    ("valid_to", "DATE", "Last day of the spell; NULL while it is open (the customer's current stage)."),
+    ("previous_stage", "VARCHAR", "Stage of the spell before (NULL for the customer's first spell)."),
+)
+_doc(
+    "lifecycle.stage_transitions_daily", "as_of_date x from_stage x to_stage",
+    "Customers who changed stage that day, by from -> to; '(new)' = first day seen (entered from nothing).",
+    AS_OF,
+    ("from_stage", "VARCHAR", "Stage on the previous computed day, or '(new)' for a customer seen first."),
+    ("to_stage", "VARCHAR", "Stage that day."),
+    ("customers", "BIGINT", "Customers who made this move that day."),
+)
+_doc(
+    "lifecycle.stage_counts_daily", "as_of_date x stage (all nine stages, 0 when empty)",
+    "Customers per stage per day; the counts of a day sum to the customers known that day.",
+    AS_OF,
+    ("stage", "VARCHAR", f"Lifecycle stage: {STAGE_LIST}."),
+    ("stage_order", "BIGINT", "Display order of the stage (1 = prospect ... 9 = churned)."),
+    ("customers", "BIGINT", "Customers in the stage at the end of the day."),
+    ("share", "DOUBLE", "customers / all known customers that day (0-1)."),
+)
+_doc(
+    "lifecycle.kpis_daily", "as_of_date",
+    "Lifecycle KPIs per day (DOMAIN.md, KPIs per day; article 000). Windows are configurable (StageConfig).",
+    AS_OF,
+    ("known_customers", "BIGINT", "Customers known at the end of the day (= sum of stage_counts_daily)."),
+    ("registrations", "BIGINT", "Customers who signed up that day."),
+    ("referred_registrations", "BIGINT", "Of those, customers with a referrer (customers.referred_by)."),
+    ("conversion_cohort", "BIGINT", "Customers who signed up 30-59 days before (their 30-day window has ended)."),
+    ("first_purchase_conversion", "DOUBLE", "Share of the conversion cohort whose first completed order came "
+                                           "within 30 days of signup (conversion_window_days)."),
+    ("daily_active_customers", "BIGINT", "Customers with an event or an order placed that day."),
+    ("retention_base", "BIGINT", "Customers active (an event or an order placed) 30-59 days before."),
+    ("retention_30d", "DOUBLE", "Share of retention_base active again in the last 30 days (retention_days)."),
+    ("buyers", "BIGINT", "Customers with at least one completed order to date."),
+    ("repurchase_rate", "DOUBLE", "Share of buyers with two or more completed orders."),
+    ("orders", "BIGINT", "Completed orders placed that day (refunded/cancelled as known that day excluded)."),
+    ("revenue", "DECIMAL(18,2)", "Net revenue of those orders."),
+    ("avg_order_value", "DECIMAL(18,2)", "revenue / orders that day (NULL without orders)."),
+    ("avg_ltv", "DECIMAL(18,2)", "Average historical LTV (net revenue to date) of buyers."),
+    ("nps", "DOUBLE", "Company NPS, trailing 90 days (scoring.nps_daily)."),
+    ("referral_rate", "DOUBLE", "Share of known customers who referred someone (sent or signed up) in 365 days."),
+)
+
+
+# Questions BI users ask, answered with one query each (rendered into docs/data_dictionary.md; tested).
+EXAMPLE_QUERIES: dict[str, str] = {
+    "How many customers moved from at_risk to dormant in the last 7 days?": """\
+select coalesce(sum(customers), 0) as moved
+from lifecycle.stage_transitions_daily
+where from_stage = 'at_risk'
+    and to_stage = 'dormant'
+    and as_of_date > (select max(as_of_date) from lifecycle.customer_stage_daily) - 7""",
+    "How many customers are in each stage today, and how did that change in 30 days?": """\
+select today.stage, today.customers, today.customers - before.customers as change_30d
+from lifecycle.stage_counts_current as today
+left join lifecycle.stage_counts_daily as before
+    on before.stage = today.stage and before.as_of_date = today.as_of_date - 30
+order by today.stage_order""",
+    "Which loyal customers have a warning tier today, with their health?": """\
+select customer_id, days_in_stage, warning_tier, health_band, rfm_segment
+from lifecycle.customer_stage_current
+where stage in ('loyal', 'advocate') and warning_tier > 0
+order by warning_tier desc, customer_id""",
+}
+
+
+def render_markdown() -> str:
+    """``docs/data_dictionary.md``: every derived table and column, the clean source tables, example queries."""
+    from lifecycle_pipeline.contracts import SOURCES
+
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated by `lifecycle-pipeline docs` from `lifecycle_pipeline/dictionary.py` and",
+        "`lifecycle_pipeline/contracts.py`; a test fails when this file is out of date. The same",
+        "descriptions are stored in DuckDB (`COMMENT ON`: `select * from duckdb_columns()`) and shown",
+        "in the Dagster UI. Tables are stable names in the DuckDB file `data/warehouse.duckdb`",
+        "(`LIFECYCLE_DUCKDB_PATH`); the `lifecycle` schema is the BI contract, `scoring` holds the",
+        "scores, `clean` the validated source rows. Every daily table has one row set per",
+        "`as_of_date`; the `*_current` views (`lifecycle.customer_stage_current`,",
+        "`lifecycle.stage_counts_current`, `lifecycle.stage_transitions_current`, `lifecycle.kpis_current`)",
+        "show the latest computed day.",
+        "",
+        "## Example queries",
+        "",
+    ]
+    for question, query in EXAMPLE_QUERIES.items():
+        lines += [f"**{question}**", "", "```sql", query, "```", ""]
+    for doc in sorted(TABLES.values(), key=lambda d: (not d.name.startswith("lifecycle."), d.name)):
+        lines += [f"## `{doc.name}`", "", f"{doc.description} Grain: {doc.grain}.", "",
+                  "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{name}` | {type_} | {meaning} |" for name, type_, meaning in doc.columns]
+        lines.append("")
+    for contract in SOURCES.values():
+        lines += [f"## `clean.{contract.name}`", "",
+                  f"{contract.description} Validated rows of the landing files; rejected rows are in "
+                  "`quality.quarantine` with the reason.", "",
+                  "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{c.name}` | {c.type} | {c.description} |" for c in contract.columns]
+        lines += ["| `_partition_date` | DATE | Landing day (partition) the row was loaded from. |", ""]
+    return "\n".join(lines)
 
 
 def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
 import sql
-from lifecycle_pipeline.daily_tables import replace_day
+from lifecycle_pipeline.daily_tables import end_of_day, replace_day
 from lifecycle_pipeline.rfm import segment_rows
 
 FEATURES_TABLE = "scoring.customer_features"
@@ -108,15 +107,11 @@ class ScoringSettings:
         }
 
 
-def _end_of_day(day: dt.date, timezone: str) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
-
-
 def compute_customer_features(
     conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings
 ) -> int:
     """Rebuild ``scoring.customer_features`` for ``as_of``; returns its row count."""
-    params = {"as_of": as_of, "as_of_end": _end_of_day(as_of, timezone), **settings.feature_params()}
+    params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.feature_params()}
     return replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
 
 
@@ -124,7 +119,7 @@ def compute_nps_daily(conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone:
     """Rebuild ``scoring.nps_daily`` (one row) for ``as_of``."""
     params = {
         "as_of": as_of,
-        "as_of_end": _end_of_day(as_of, timezone),
+        "as_of_end": end_of_day(as_of, timezone),
         "nps_window_days": settings.nps_window_days,
         "promoter_min": settings.promoter_min,
         "passive_min": settings.passive_min,

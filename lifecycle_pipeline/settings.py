@@ -6,7 +6,7 @@ project's own ``data/`` folder so that a fresh clone runs with no configuration.
 | variable | default | meaning |
 |---|---|---|
 | ``LIFECYCLE_DATA_DIR`` | ``<project>/data`` | root of everything the pipeline writes |
-| ``LIFECYCLE_DUCKDB_PATH`` | ``<data dir>/lifecycle.duckdb`` | the warehouse file |
+| ``LIFECYCLE_DUCKDB_PATH`` | ``<data dir>/warehouse.duckdb`` | the warehouse file |
 | ``LIFECYCLE_LANDING_ROOT`` | ``<data dir>/landing`` | ``<root>/<source>/<YYYY-MM-DD>/`` files |
 | ``LIFECYCLE_TIMEZONE`` | ``UTC`` | business time zone: day boundaries of partitions |
 | ``LIFECYCLE_START_DATE`` | ``2025-01-01`` | first daily partition |
@@ -29,6 +29,9 @@ class SettingsError(ValueError):
     """A setting from the environment has an invalid value."""
 
 
+WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle")
+
+
 @dataclass(frozen=True)
 class ProjectSettings:
     """Resolved locations and calendar of one deployment of the pipeline."""
@@ -41,6 +44,12 @@ class ProjectSettings:
     schedule_hour: int = 2
 
     def __post_init__(self) -> None:
+        if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:
+            # DuckDB names the catalog after the file: a catalog named like a schema makes `lifecycle.x` ambiguous
+            raise SettingsError(
+                f"LIFECYCLE_DUCKDB_PATH={str(self.duckdb_path)!r}: the file name must not be one of the warehouse "
+                f"schemas ({', '.join(WAREHOUSE_SCHEMAS)}); e.g. warehouse.duckdb"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -62,7 +71,7 @@ class ProjectSettings:
         data_dir = Path(data_dir).resolve()
         values = {
             "data_dir": data_dir,
-            "duckdb_path": data_dir / "lifecycle.duckdb",
+            "duckdb_path": data_dir / "warehouse.duckdb",
             "landing_root": data_dir / "landing",
         }
         values.update(overrides)
@@ -78,7 +87,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
         raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={hour!r} must be a whole hour 0-23")
     return ProjectSettings(
         data_dir=data_dir,
-        duckdb_path=Path(env.get("LIFECYCLE_DUCKDB_PATH") or data_dir / "lifecycle.duckdb").resolve(),
+        duckdb_path=Path(env.get("LIFECYCLE_DUCKDB_PATH") or data_dir / "warehouse.duckdb").resolve(),
         landing_root=Path(env.get("LIFECYCLE_LANDING_ROOT") or data_dir / "landing").resolve(),
         timezone=env.get("LIFECYCLE_TIMEZONE") or "UTC",
         start_date=env.get("LIFECYCLE_START_DATE") or "2025-01-01",

@@ -1,8 +1,9 @@
-"""Dagster resources: the DuckDB warehouse, the landing zone, quality and scoring configuration."""
+"""Dagster resources: the DuckDB warehouse, the landing zone, and the quality, scoring and stage configuration."""
 
 from resources.landing import LandingZone
 from resources.quality import QualityConfig
 from resources.scoring import ScoringConfig
+from resources.stages import StageConfig
 from resources.warehouse import WarehouseResource
 
-__all__ = ["LandingZone", "QualityConfig", "ScoringConfig", "WarehouseResource"]
+__all__ = ["LandingZone", "QualityConfig", "ScoringConfig", "StageConfig", "WarehouseResource"]

@@ -41,8 +41,8 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
     ``quality`` replaces the QualityConfig resource (e.g. a lenient one for tests about loading).
     """
     wanted = {dg.AssetKey(k.split("/")) for k in keys}
-    selection = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key in wanted]
-    resources = {k: defs.resources[k] for k in ("duckdb", "landing", "quality", "scoring")}
+    selection = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & wanted]
+    resources = {k: defs.resources[k] for k in ("duckdb", "landing", "quality", "scoring", "stages")}
     if quality is not None:
         resources["quality"] = quality
     tags = kwargs.pop("tags", None)

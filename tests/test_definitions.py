@@ -21,7 +21,7 @@ def test_shipped_code_location_is_loadable():
 
 
 def test_every_source_has_a_daily_partitioned_ingestion_asset(defs):
-    keys = {a.key for a in defs.assets}
+    keys = {key for a in defs.assets for key in a.keys}
     assert {dg.AssetKey(["raw", s]) for s in SOURCES} <= keys
     partitions = {defs.resolve_assets_def(dg.AssetKey(["raw", s])).partitions_def for s in SOURCES}
     assert len(partitions) == 1  # one shared definition
@@ -62,7 +62,7 @@ def test_schedule_requests_the_previous_complete_day_in_the_business_time_zone(t
 def test_settings_come_from_the_environment_with_project_defaults(tmp_path):
     env = {"LIFECYCLE_DATA_DIR": str(tmp_path), "LIFECYCLE_TIMEZONE": "Europe/Paris", "LIFECYCLE_SCHEDULE_HOUR": "5"}
     settings = load_settings(env)
-    assert settings.duckdb_path == tmp_path / "lifecycle.duckdb"
+    assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
     assert settings.landing_root == tmp_path / "landing"
     assert settings.timezone == "Europe/Paris"
     assert settings.schedule_hour == 5
@@ -80,3 +80,10 @@ def test_settings_come_from_the_environment_with_project_defaults(tmp_path):
 def test_invalid_settings_fail_with_the_variable_name(env, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(env)
+
+
+def test_a_warehouse_file_named_like_a_schema_is_refused(tmp_path):
+    from lifecycle_pipeline.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="must not be one of the warehouse schemas"):
+        load_settings({"LIFECYCLE_DATA_DIR": str(tmp_path), "LIFECYCLE_DUCKDB_PATH": str(tmp_path / "lifecycle.duckdb")})

@@ -103,6 +103,28 @@ recent_orders as (
     group by customer_id
 ),
 
+active_dates as (
+    -- days with an event or a completed order in the trailing window
+    select distinct
+        customer_id,
+        event_date as active_date
+    from events_window
+    union
+    select
+        customer_id,
+        order_date
+    from completed
+    where order_date > $as_of::date - $window_days
+),
+
+active_gaps as (
+    select
+        customer_id,
+        date_diff('day', max_by(active_date, active_date, 2)[2], max(active_date)) as gap_last_two_active_days
+    from active_dates
+    group by customer_id
+),
+
 ticket_features as (
     select
         customer_id,
@@ -146,6 +168,7 @@ select
     c.signup_at,
     c.acquisition_channel,
     c.segment,
+    c.referred_by,
     o.first_order_at,
     o.last_order_at,
     coalesce(o.orders_lifetime, 0) as orders_lifetime,
@@ -154,6 +177,7 @@ select
     coalesce(o.revenue_365d, 0)::decimal(18, 2) as revenue_365d,
     o.avg_order_value::decimal(18, 2) as avg_order_value,
     o.gap_last_two_orders_days,
+    ag.gap_last_two_active_days,
     date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
     coalesce(e.active_days_30d, 0) as active_days_30d,
     coalesce(e.active_days_prior_90d, 0) as active_days_prior_90d,
@@ -181,6 +205,7 @@ from customers_as_of as c
 left join order_features as o on o.customer_id = c.customer_id
 left join event_features as e on e.customer_id = c.customer_id
 left join recent_orders as ro on ro.customer_id = c.customer_id
+left join active_gaps as ag on ag.customer_id = c.customer_id
 left join ticket_features as t on t.customer_id = c.customer_id
 left join nps_latest as n on n.customer_id = c.customer_id
 left join referred_signups as rs on rs.customer_id = c.customer_id
