@@ -24,6 +24,16 @@ def defs(settings: ProjectSettings) -> dg.Definitions:
     return build_definitions(settings)
 
 
+@pytest.fixture
+def conn(tmp_path: Path):
+    """A fresh warehouse with empty clean tables, for rows built by hand (tests/builders.py)."""
+    from tests.builders import new_warehouse
+
+    conn = new_warehouse(tmp_path / "w.duckdb")
+    yield conn
+    conn.close()
+
+
 def write_csv(root: Path, source: str, day: str, header: list[str], rows: list[list], name: str | None = None) -> Path:
     """Write one landing CSV ``<root>/<source>/<day>/<name>`` and return its path."""
     path = root / source / day / (name or f"{source}.csv")

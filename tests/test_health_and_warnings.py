@@ -17,20 +17,13 @@ from lifecycle_pipeline.scoring import (
     compute_early_warnings,
     compute_health,
 )
-from tests.builders import add_customer, add_event, add_nps, add_order, add_ticket, at, new_warehouse
+from tests.builders import add_customer, add_event, add_nps, add_order, add_ticket, at
 
 AS_OF = dt.date(2026, 3, 31)
 
 
 def ago(days: int) -> dt.date:
     return AS_OF - dt.timedelta(days=days)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    conn = new_warehouse(tmp_path / "w.duckdb")
-    yield conn
-    conn.close()
 
 
 def health(conn, settings=ScoringSettings()):

@@ -8,20 +8,13 @@ from decimal import Decimal
 import pytest
 
 from lifecycle_pipeline.scoring import ScoringSettings, compute_channel_economics, compute_customer_features, compute_ltv
-from tests.builders import add_customer, add_order, add_spend, at, new_warehouse
+from tests.builders import add_customer, add_order, add_spend, at
 
 AS_OF = dt.date(2026, 3, 31)
 
 
 def ago(days: int) -> dt.date:
     return AS_OF - dt.timedelta(days=days)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    conn = new_warehouse(tmp_path / "w.duckdb")
-    yield conn
-    conn.close()
 
 
 def score(conn, settings=ScoringSettings(), as_of=AS_OF):

@@ -29,13 +29,6 @@ from tests.builders import add_customer, add_event, add_nps, add_order, add_spen
 AS_OF = dt.date(2026, 3, 31)
 
 
-@pytest.fixture
-def conn(tmp_path):
-    conn = new_warehouse(tmp_path / "w.duckdb")
-    yield conn
-    conn.close()
-
-
 def features(conn, as_of=AS_OF):
     compute_customer_features(conn, as_of, "UTC", ScoringSettings())
     df = conn.execute("select * from scoring.customer_features where as_of_date = ? order by customer_id", [as_of]).df()

@@ -19,13 +19,6 @@ def ago(days: int, base: dt.date = AS_OF) -> dt.date:
     return base - dt.timedelta(days=days)
 
 
-@pytest.fixture
-def conn(tmp_path):
-    conn = new_warehouse(tmp_path / "w.duckdb")
-    yield conn
-    conn.close()
-
-
 def score_days(conn, days):
     settings = scoring.ScoringSettings()
     for day in days:
