@@ -53,6 +53,16 @@ def derived_table_metadata(table: str) -> dict:
     return metadata
 
 
+def markdown_table(conn, query: str, params: list) -> dg.MetadataValue:
+    """A query's result as a markdown table for the UI."""
+    cursor = conn.execute(query, params)
+    header = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 def daily_table_asset(
     key: dg.AssetKey, layer: str, contract: SourceContract, partitions_def: dg.PartitionsDefinition, **kwargs
 ):

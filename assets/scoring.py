@@ -9,21 +9,11 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, partition_days
+from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import scoring as rules
 from resources import ScoringConfig, WarehouseResource
 
 CLEAN_INPUTS = ["customers", "orders", "events", "support_tickets", "nps_responses"]
-
-
-def markdown_table(conn, query: str, params: list) -> dg.MetadataValue:
-    """A query's result as a markdown table for the UI."""
-    cursor = conn.execute(query, params)
-    header = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 def _counts_by(column: str) -> Callable:

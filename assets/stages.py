@@ -8,8 +8,7 @@ days; `lifecycle/kpis_daily` follows. Rules: lifecycle_pipeline/stages.py, sql/s
 
 import dagster as dg
 
-from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, partition_days
-from assets.scoring import markdown_table
+from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import stages as rules
 from resources import StageConfig, WarehouseResource
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from lifecycle_pipeline.db import transaction
+from lifecycle_pipeline.db import bind, transaction
 from lifecycle_pipeline.dictionary import TABLES, apply_comments, describe_columns
 
 
@@ -25,16 +25,19 @@ class TableLayoutError(RuntimeError):
     """A derived table's columns differ from its data-dictionary entry."""
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``schema.table`` exists (table or view)."""
+    return conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", table.split(".")
+    ).fetchall()[0][0] > 0
+
+
 def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict) -> None:
     """Create ``table`` from ``select_sql``'s columns if missing, then check it against the dictionary."""
-    schema = table.split(".")[0]
-    conn.execute(f"create schema if not exists {schema}")
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        table.split("."),
-    ).fetchall()[0][0]
-    if not exists:
-        conn.execute(f"create table {table} as {select_sql} limit 0", params)
+    conn.execute(f"create schema if not exists {table.split('.')[0]}")
+    if not table_exists(conn, table):
+        statement = f"create table {table} as {select_sql} limit 0"
+        conn.execute(statement, bind(statement, params))
         apply_comments(conn, table)
     actual = describe_columns(conn, table)
     expected = [(name, type_) for name, type_, _ in TABLES[table].columns]
@@ -48,9 +51,13 @@ def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, p
 
 
 def write_day(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, select_sql: str, params: dict) -> int:
-    """Delete ``table``'s rows of ``as_of_date = day`` and insert ``select_sql`` (inside the caller's transaction)."""
+    """Delete ``table``'s rows of ``as_of_date = day`` and insert ``select_sql`` (inside the caller's transaction).
+
+    ``params`` may hold more than the query uses (``bind``).
+    """
     conn.execute(f"delete from {table} where as_of_date = ?", [day])
-    conn.execute(f"insert into {table} {select_sql}", params)
+    statement = f"insert into {table} {select_sql}"
+    conn.execute(statement, bind(statement, params))
     return conn.execute(f"select count(*) from {table} where as_of_date = ?", [day]).fetchall()[0][0]
 
 

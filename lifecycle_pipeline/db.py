@@ -1,5 +1,6 @@
 """Small DuckDB helpers shared by every layer."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,22 @@ import duckdb
 def quote_ident(name: str) -> str:
     """A SQL identifier, quoted (names come from code-defined contracts, never from data)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_NAMED_PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def bind(statement: str, params: dict | None) -> dict | None:
+    """The named parameters ``statement`` uses, taken from ``params`` (which may hold more, e.g. all settings).
+
+    DuckDB rejects named parameters a statement does not reference, so callers can pass one
+    dict of everything a family of queries needs and each query gets its own part.
+    """
+    if not params:
+        return None
+    used = set(_NAMED_PARAMETER.findall(_COMMENT.sub("", statement)))
+    return {name: value for name, value in params.items() if name in used} or None
 
 
 @contextmanager

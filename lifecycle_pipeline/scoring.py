@@ -8,7 +8,7 @@ timestamps before its end, so recomputing a past day reproduces it exactly.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import duckdb
 import pandas as pd
@@ -76,54 +76,22 @@ class ScoringSettings:
             raise ValueError(f"tier1_drop_pct must be between 1 and 99, got {self.tier1_drop_pct}")
         object.__setattr__(self, "aha_event_types", tuple(self.aha_event_types))
 
-    def health_params(self) -> dict:
-        names = ("weight_activity", "weight_adoption", "weight_service", "weight_nps", "activity_target_days",
-                 "adoption_target_features", "healthy_min", "stable_min", "concerning_min")
-        return {name: getattr(self, name) for name in names}
-
-    def warning_params(self) -> dict:
-        names = ("recent_days", "baseline_days", "dormant_after_days", "tier1_drop_pct", "tier2_no_aha_days",
-                 "tier3_no_activity_days")
-        return {name: getattr(self, name) for name in names} | {"aha_event_types": list(self.aha_event_types)}
-
-    def ltv_params(self) -> dict:
-        return {"window_days": self.rfm_window_days, "expected_lifetime_years": self.expected_lifetime_years,
-                "gross_margin": self.gross_margin}
-
-    def channel_params(self) -> dict:
-        names = ("cac_window_days", "cohort_days", "ltv_cac_low", "ltv_cac_high")
-        return {name: getattr(self, name) for name in names}
-
-    def feature_params(self) -> dict:
-        return {
-            "window_days": self.rfm_window_days,
-            "recent_days": self.recent_days,
-            "baseline_days": self.baseline_days,
-            "adoption_days": self.adoption_days,
-            "csat_days": self.csat_days,
-            "promoter_min": self.promoter_min,
-            "passive_min": self.passive_min,
-            "aha_event_types": list(self.aha_event_types),
-        }
+    def params(self) -> dict:
+        """Every setting as a named SQL parameter (each query binds the ones it uses)."""
+        return asdict(self)
 
 
 def compute_customer_features(
     conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings
 ) -> int:
     """Rebuild ``scoring.customer_features`` for ``as_of``; returns its row count."""
-    params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.feature_params()}
+    params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.params()}
     return replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
 
 
 def compute_nps_daily(conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings) -> int:
     """Rebuild ``scoring.nps_daily`` (one row) for ``as_of``."""
-    params = {
-        "as_of": as_of,
-        "as_of_end": end_of_day(as_of, timezone),
-        "nps_window_days": settings.nps_window_days,
-        "promoter_min": settings.promoter_min,
-        "passive_min": settings.passive_min,
-    }
+    params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.params()}
     return replace_day(conn, NPS_TABLE, as_of, sql.load("scoring/nps_daily"), params)
 
 
@@ -139,21 +107,21 @@ def compute_rfm(conn: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
 def compute_health(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
     """Rebuild ``scoring.health_scores`` for ``as_of`` from that day's features."""
     return replace_day(conn, HEALTH_TABLE, as_of, sql.load("scoring/health_scores"),
-                        {"as_of": as_of, **settings.health_params()})
+                        {"as_of": as_of, **settings.params()})
 
 
 def compute_early_warnings(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
     """Rebuild ``scoring.early_warnings`` for ``as_of`` from that day's features."""
     return replace_day(conn, WARNINGS_TABLE, as_of, sql.load("scoring/early_warnings"),
-                        {"as_of": as_of, **settings.warning_params()})
+                        {"as_of": as_of, **settings.params()})
 
 
 def compute_ltv(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
     """Rebuild ``scoring.customer_ltv`` for ``as_of`` from that day's features."""
-    return replace_day(conn, LTV_TABLE, as_of, sql.load("scoring/customer_ltv"), {"as_of": as_of, **settings.ltv_params()})
+    return replace_day(conn, LTV_TABLE, as_of, sql.load("scoring/customer_ltv"), {"as_of": as_of, **settings.params()})
 
 
 def compute_channel_economics(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
     """Rebuild ``scoring.channel_economics`` for ``as_of`` from that day's LTV and the marketing spend."""
     return replace_day(conn, CHANNELS_TABLE, as_of, sql.load("scoring/channel_economics"),
-                        {"as_of": as_of, **settings.channel_params()})
+                        {"as_of": as_of, **settings.params()})

@@ -17,8 +17,8 @@ import duckdb
 import pandas as pd
 
 import sql
-from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, write_day
-from lifecycle_pipeline.db import transaction
+from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, table_exists, write_day
+from lifecycle_pipeline.db import bind, transaction
 
 # DOMAIN.md, Lifecycle stage: the order BI tools should show them in
 STAGES = ("prospect", "new", "active", "loyal", "advocate", "reactivated", "at_risk", "dormant", "churned")
@@ -65,10 +65,9 @@ class StageSettings:
         if self.loyal_min_orders < 2:
             raise ValueError(f"loyal_min_orders must be at least 2, got {self.loyal_min_orders}")
 
-    def stage_params(self) -> dict:
-        names = ("preset", "recency_basis", "active_max_days", "at_risk_max_days", "dormant_max_days",
-                 "reactivation_gap_days", "loyal_min_orders")
-        return {name: getattr(self, name) for name in names}
+    def params(self) -> dict:
+        """Every setting as a named SQL parameter (each query binds the ones it uses)."""
+        return dataclasses.asdict(self)
 
 
 PRESETS: dict[str, StageSettings] = {
@@ -118,11 +117,7 @@ CURRENT_VIEWS = {
 def ensure_current_views(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the ``*_current`` views over the daily tables that exist."""
     for view, table in CURRENT_VIEWS.items():
-        schema, name = table.split(".")
-        exists = conn.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-        ).fetchall()[0][0]
-        if exists:
+        if table_exists(conn, table):
             conn.execute(
                 f"create or replace view {view} as select * from {table} "
                 f"where as_of_date = (select max(as_of_date) from {DAILY_TABLE})"
@@ -143,7 +138,7 @@ def build_stage_days(conn: duckdb.DuckDBPyConnection, days: list[dt.date], setti
     base = sql.load("stages/customer_stage_base")
     transitions = sql.load("stages/stage_transitions_daily")
     stage_counts = sql.load("stages/stage_counts_daily")
-    params = {"as_of": min(days), **settings.stage_params()}
+    params = {"as_of": min(days), **settings.params()}
     conn.register("lifecycle_stage_names", _stage_names())
     try:
         ensure_table(conn, DAILY_TABLE, base, params)
@@ -159,7 +154,7 @@ def build_stage_days(conn: duckdb.DuckDBPyConnection, days: list[dt.date], setti
                 f"select max(as_of_date) from {DAILY_TABLE} where as_of_date < ?", [min(days)]
             ).fetchall()[0][0]
             for statement in _statements("stages/derive_stage_days"):
-                conn.execute(statement, {"after": after} if "$after" in statement else None)
+                conn.execute(statement, bind(statement, {"after": after}))
             # previous_stage changed for every day after `after`: their transitions too
             changed = [r[0] for r in conn.execute(
                 f"select distinct as_of_date from {DAILY_TABLE} where ?::date is null or as_of_date > ? order by 1",
@@ -174,12 +169,7 @@ def build_stage_days(conn: duckdb.DuckDBPyConnection, days: list[dt.date], setti
 
 
 def compute_kpis(conn: duckdb.DuckDBPyConnection, day: dt.date, timezone: str, settings: StageSettings) -> int:
-    params = {
-        "as_of": day,
-        "as_of_end": end_of_day(day, timezone),
-        "retention_days": settings.retention_days,
-        "conversion_window_days": settings.conversion_window_days,
-    }
+    params = {"as_of": day, "as_of_end": end_of_day(day, timezone), **settings.params()}
     rows = replace_day(conn, KPIS_TABLE, day, sql.load("stages/kpis_daily"), params)
     ensure_current_views(conn)
     return rows

@@ -293,3 +293,14 @@ def test_company_nps_without_answers_is_null_and_says_why(conn):
     compute_nps_daily(conn, AS_OF, "UTC", ScoringSettings())
     assert conn.execute("select respondents, nps, note from scoring.nps_daily").fetchall() == [
         (0, None, "no NPS answers in the window")]
+
+
+def test_each_query_binds_only_the_settings_it_uses(conn):
+    from lifecycle_pipeline.db import bind
+
+    statement = "-- uses $ignored only in a comment\nselect $as_of::date as d, $recent_days as r"
+    assert bind(statement, {"as_of": AS_OF, "recent_days": 30, "ignored": 1, "other": 2}) == {
+        "as_of": AS_OF, "recent_days": 30}
+    assert conn.execute(statement, bind(statement, {"as_of": AS_OF, "recent_days": 30, "ignored": 1})).fetchall() == [
+        (AS_OF, 30)]
+    assert bind("select 1", {"as_of": AS_OF}) is None

@@ -43,9 +43,9 @@ order_features as (
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         count(*) as orders_lifetime,
-        count(*) filter (where order_date > $as_of::date - $window_days) as orders_365d,
+        count(*) filter (where order_date > $as_of::date - $rfm_window_days) as orders_365d,
         sum(amount) as revenue_lifetime,
-        coalesce(sum(amount) filter (where order_date > $as_of::date - $window_days), 0) as revenue_365d,
+        coalesce(sum(amount) filter (where order_date > $as_of::date - $rfm_window_days), 0) as revenue_365d,
         sum(amount) / count(*) as avg_order_value,
         -- whole days between the last two completed orders (NULL with fewer than 2)
         date_diff('day', max_by(order_date, order_date, 2)[2], max(order_date)) as gap_last_two_orders_days
@@ -114,7 +114,7 @@ active_dates as (
         customer_id,
         order_date
     from completed
-    where order_date > $as_of::date - $window_days
+    where order_date > $as_of::date - $rfm_window_days
 ),
 
 active_gaps as (
@@ -135,7 +135,7 @@ ticket_features as (
     from clean.support_tickets
     where _partition_date <= $as_of
         and opened_at < $as_of_end
-        and opened_at >= ($as_of::date - ($window_days - 1))::timestamptz
+        and opened_at >= ($as_of::date - ($rfm_window_days - 1))::timestamptz
     group by customer_id
 ),
 
@@ -146,7 +146,7 @@ referred_signups as (
         count(*) as referred_signups_365d
     from customers_as_of
     where referred_by is not null
-        and signup_at >= ($as_of::date - ($window_days - 1))::timestamptz
+        and signup_at >= ($as_of::date - ($rfm_window_days - 1))::timestamptz
     group by referred_by
 ),
 
@@ -158,7 +158,7 @@ nps_latest as (
     from clean.nps_responses
     where _partition_date <= $as_of
         and responded_at < $as_of_end
-        and responded_at >= ($as_of::date - ($window_days - 1))::timestamptz
+        and responded_at >= ($as_of::date - ($rfm_window_days - 1))::timestamptz
     qualify row_number() over (partition by customer_id order by responded_at desc, response_id desc) = 1
 )
 

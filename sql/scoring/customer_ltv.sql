@@ -2,7 +2,7 @@
 -- row per customer known that day.
 --   historical_ltv  net revenue to date (completed orders; refunds and cancellations excluded)
 --   expected_ltv    average order value x purchase frequency (completed orders per year, from the
---                   trailing $window_days days) x $expected_lifetime_years x $gross_margin;
+--                   trailing $rfm_window_days days) x $expected_lifetime_years x $gross_margin;
 --                   0 for a customer without orders.
 select
     as_of_date,
@@ -12,9 +12,9 @@ select
     orders_lifetime,
     revenue_lifetime as historical_ltv,
     avg_order_value,
-    round(orders_365d * 365.0 / $window_days, 2) as purchase_frequency,
+    round(orders_365d * 365.0 / $rfm_window_days, 2) as purchase_frequency,
     round(
-        coalesce(avg_order_value, 0) * (orders_365d * 365.0 / $window_days)
+        coalesce(avg_order_value, 0) * (orders_365d * 365.0 / $rfm_window_days)
         * $expected_lifetime_years * $gross_margin,
         2
     )::decimal(18, 2) as expected_ltv
