@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from lifecycle_pipeline.db import bind, transaction
+from lifecycle_pipeline.db import bind, quote_ident, transaction
 from lifecycle_pipeline.dictionary import TABLES, apply_comments, describe_columns
 
 
@@ -32,12 +32,19 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchall()[0][0] > 0
 
 
-def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict) -> None:
-    """Create ``table`` from ``select_sql``'s columns if missing, then check it against the dictionary."""
+def ensure_table(
+    conn: duckdb.DuckDBPyConnection, table: str, select_sql: str | None = None, params: dict | None = None
+) -> None:
+    """Create ``table`` if missing (from ``select_sql``'s columns, or else from its dictionary entry),
+    then check it against the dictionary."""
     conn.execute(f"create schema if not exists {table.split('.')[0]}")
     if not table_exists(conn, table):
-        statement = f"create table {table} as {select_sql} limit 0"
-        conn.execute(statement, bind(statement, params))
+        if select_sql is None:
+            columns = ", ".join(f"{quote_ident(name)} {type_}" for name, type_, _ in TABLES[table].columns)
+            conn.execute(f"create table {table} ({columns})")
+        else:
+            statement = f"create table {table} as {select_sql} limit 0"
+            conn.execute(statement, bind(statement, params))
         apply_comments(conn, table)
     actual = describe_columns(conn, table)
     expected = [(name, type_) for name, type_, _ in TABLES[table].columns]

@@ -4,13 +4,14 @@ import dagster as dg
 
 from assets.clean import build_clean_assets
 from assets.ingestion import build_ingestion_assets
+from assets.outreach import build_outreach_assets
 from assets.scoring import build_scoring_assets
 from assets.stages import build_stage_assets
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
 from lifecycle_pipeline.schedules import build_daily_schedule
 from lifecycle_pipeline.settings import ProjectSettings, load_settings
-from resources import LandingZone, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
+from resources import LandingZone, OutreachConfig, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
 
 
 def build_definitions(settings: ProjectSettings) -> dg.Definitions:
@@ -27,6 +28,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             *build_clean_assets(daily),
             *build_scoring_assets(daily),
             *build_stage_assets(daily),
+            *build_outreach_assets(daily),
         ],
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
@@ -36,6 +38,10 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             "quality": QualityConfig(data_docs_dir=str(settings.data_dir / "data_docs")),
             "scoring": ScoringConfig(),
             "stages": StageConfig(),
+            "outreach": OutreachConfig(
+                playbook_path=str(settings.playbook_path) if settings.playbook_path else None,
+                export_dir=str(settings.outreach_export_dir),
+            ),
         },
     )
 

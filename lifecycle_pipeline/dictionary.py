@@ -53,6 +53,7 @@ _doc(
     ("revenue_lifetime", "DECIMAL(18,2)", "Net revenue of completed orders to date."),
     ("revenue_365d", "DECIMAL(18,2)", "Net revenue of completed orders in the trailing 365 days."),
     ("avg_order_value", "DECIMAL(18,2)", "revenue_lifetime / orders_lifetime (NULL = no orders)."),
+    ("favourite_category", "VARCHAR", "Category of most completed orders; ties: most recently bought, then A-Z."),
     ("gap_last_two_orders_days", "BIGINT", "Days between the last two completed orders (NULL = fewer than 2)."),
     ("gap_last_two_active_days", "BIGINT", "Days between the last two days with an event or order (365 days)."),
     ("recency_days", "BIGINT", "Days from the last completed order to as_of_date (NULL = no order)."),
@@ -222,6 +223,63 @@ _doc(
     ("avg_ltv", "DECIMAL(18,2)", "Average historical LTV (net revenue to date) of buyers."),
     ("nps", "DOUBLE", "Company NPS, trailing 90 days (scoring.nps_daily)."),
     ("referral_rate", "DOUBLE", "Share of known customers who referred someone (sent or signed up) in 365 days."),
+)
+
+
+CAMPAIGN = ("campaign", "VARCHAR", "Campaign id from the playbook (lifecycle_pipeline/outreach/playbook.yaml).")
+_doc(
+    "outreach.outreach_list", "as_of_date x customer x campaign (every campaign whose target the customer matched)",
+    "The day's outreach decisions: who is contacted by which campaign with which rendered message, who is held out, "
+    "and why everyone else was left out (consent, suppression, frequency cap, cooldown, priority).",
+    AS_OF, CUSTOMER, CAMPAIGN,
+    ("channel", "VARCHAR", "email / sms / call_task (a task for an account manager)."),
+    ("priority", "INTEGER", "Campaign priority (1 = first choice when several campaigns match)."),
+    ("status", "VARCHAR", "contacted (exported) / holdout (selected, recorded, not exported) / excluded."),
+    ("held_out", "BOOLEAN", "The customer is in this campaign's holdout group (hash of customer and campaign)."),
+    ("reason_selected", "VARCHAR", "Why the campaign was chosen: the target criteria met and the priority."),
+    ("reasons_excluded", "VARCHAR[]", "Why not: suppressed, no_consent, no_address, frequency_cap, cooldown, "
+                                      "lower_priority (empty when selected)."),
+    ("stage", "VARCHAR", "Lifecycle stage that day."),
+    ("address", "VARCHAR", "Email or phone the channel uses."),
+    ("offer_code", "VARCHAR", "Offer code for the customer (selected rows of campaigns with an offer)."),
+    ("subject", "VARCHAR", "Rendered subject (email) or task title (call_task)."),
+    ("body_text", "VARCHAR", "Rendered text body (email), message (sms) or call brief (call_task)."),
+    ("body_html", "VARCHAR", "Rendered HTML body, every value HTML-escaped (email)."),
+    ("export_file", "VARCHAR", "Export file of a contacted row, relative to the export folder (YYYY-MM-DD/<campaign>.csv)."),
+    ("playbook_version", "VARCHAR", "Version of the playbook that made the decision."),
+)
+_doc(
+    "outreach.contact_history", "as_of_date x customer (at most one campaign per customer per day)",
+    "Every contact made (and every holdout assignment) per day; the frequency cap and cooldowns read it.",
+    AS_OF, CUSTOMER, CAMPAIGN,
+    ("channel", "VARCHAR", "email / sms / call_task."),
+    ("held_out", "BOOLEAN", "True: selected but held out (not contacted), the comparison group of the uplift."),
+    ("offer_code", "VARCHAR", "Offer code sent (NULL = no offer)."),
+    ("playbook_version", "VARCHAR", "Version of the playbook."),
+)
+_doc(
+    "outreach.campaign_uplift", "as_of_date x campaign (campaigns with contacts whose window has ended)",
+    "What contacted vs held-out customers did afterwards: orders and stage improvements within the window "
+    "(playbook uplift.window_days) after the contact, pooling the contact days of the last cohort_days whose "
+    "window has ended by as_of_date.",
+    AS_OF, CAMPAIGN,
+    ("cohort_from", "DATE", "First contact day pooled."),
+    ("cohort_to", "DATE", "Last contact day pooled (= as_of_date - window_days)."),
+    ("window_days", "INTEGER", "Days after the contact day in which outcomes count."),
+    ("contacted", "BIGINT", "Customers contacted in the cohort."),
+    ("held_out", "BIGINT", "Customers selected but held out in the cohort."),
+    ("contacted_converted", "BIGINT", "Contacted customers with a completed order within the window."),
+    ("held_out_converted", "BIGINT", "Held-out customers with a completed order within the window."),
+    ("contacted_conversion_rate", "DOUBLE", "contacted_converted / contacted."),
+    ("held_out_conversion_rate", "DOUBLE", "held_out_converted / held_out (NULL without holdout)."),
+    ("conversion_uplift", "DOUBLE", "contacted_conversion_rate - held_out_conversion_rate (absolute)."),
+    ("conversion_z", "DOUBLE", "Two-proportion z statistic of that difference (|z| >= 1.96: significant at 5 %)."),
+    ("contacted_improved", "BIGINT", "Contacted customers in a better stage at the end of the window "
+                                     "(playbook uplift.stage_order)."),
+    ("held_out_improved", "BIGINT", "Held-out customers in a better stage at the end of the window."),
+    ("contacted_improvement_rate", "DOUBLE", "contacted_improved / contacted."),
+    ("held_out_improvement_rate", "DOUBLE", "held_out_improved / held_out (NULL without holdout)."),
+    ("improvement_uplift", "DOUBLE", "contacted_improvement_rate - held_out_improvement_rate (absolute)."),
 )
 
 

@@ -11,6 +11,8 @@ project's own ``data/`` folder so that a fresh clone runs with no configuration.
 | ``LIFECYCLE_TIMEZONE`` | ``UTC`` | business time zone: day boundaries of partitions |
 | ``LIFECYCLE_START_DATE`` | ``2025-01-01`` | first daily partition |
 | ``LIFECYCLE_SCHEDULE_HOUR`` | ``2`` | hour (business time) the daily schedule runs |
+| ``LIFECYCLE_EXPORT_DIR`` | ``<data dir>/exports`` | outreach exports: ``<dir>/<YYYY-MM-DD>/<campaign>.csv`` |
+| ``LIFECYCLE_PLAYBOOK`` | built-in ``playbook.yaml`` | outreach playbook; its templates in ``templates/`` beside it |
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class SettingsError(ValueError):
     """A setting from the environment has an invalid value."""
 
 
-WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle")
+WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle", "outreach")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ProjectSettings:
     timezone: str = "UTC"
     start_date: str = "2025-01-01"
     schedule_hour: int = 2
+    export_dir: Path | None = None  # None: <data_dir>/exports
+    playbook_path: Path | None = None  # None: the built-in playbook
 
     def __post_init__(self) -> None:
         if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:
@@ -60,6 +64,10 @@ class ProjectSettings:
             raise SettingsError(f"LIFECYCLE_START_DATE={self.start_date!r} is not a YYYY-MM-DD date") from exc
         if not 0 <= self.schedule_hour <= 23:
             raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
+
+    @property
+    def outreach_export_dir(self) -> Path:
+        return Path(self.export_dir) if self.export_dir else self.data_dir / "exports"
 
     @property
     def dagster_home(self) -> Path:
@@ -92,4 +100,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
         timezone=env.get("LIFECYCLE_TIMEZONE") or "UTC",
         start_date=env.get("LIFECYCLE_START_DATE") or "2025-01-01",
         schedule_hour=int(hour),
+        export_dir=Path(env["LIFECYCLE_EXPORT_DIR"]).resolve() if env.get("LIFECYCLE_EXPORT_DIR") else None,
+        playbook_path=Path(env["LIFECYCLE_PLAYBOOK"]).resolve() if env.get("LIFECYCLE_PLAYBOOK") else None,
     )

@@ -86,3 +86,11 @@ def add_spend(conn, spend_date, channel, spend, landed=None):
         "values (?::date, ?, ?, coalesce(?::date, ?::date), 'f', ?)",
         [spend_date, channel, spend, landed, spend_date, next(_row)],
     )
+
+
+def add_suppression(conn, suppressed_at, customer_id=None, email=None, reason="unsubscribe"):
+    conn.execute(
+        "insert into clean.suppressions (customer_id, email, reason, suppressed_at, _partition_date, _source_file, "
+        "_source_row) values (?, ?, ?, ?::timestamptz, ?::timestamptz::date, 'f', ?)",
+        [customer_id, email, reason, suppressed_at, suppressed_at, next(_row)],
+    )

@@ -284,7 +284,7 @@ def test_stage_assets_on_sample_data_count_every_known_customer_every_day(tmp_pa
     keys = [k.to_user_string() for a in defs.assets for k in a.keys]
     result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
                                            "dagster/asset_partition_range_end": "2026-02-28"})
-    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5
+    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5 + 4
     per_day = query(settings, """
         select c.as_of_date, sum(c.customers), k.known_customers,
                (select count(distinct customer_id) from clean.customers where _partition_date <= c.as_of_date)

@@ -32,7 +32,8 @@ completed as (
         order_id,
         ordered_at,
         ordered_at::date as order_date,
-        amount
+        amount,
+        category
     from orders_as_of
     where status = 'completed'
 ),
@@ -50,6 +51,24 @@ order_features as (
         -- whole days between the last two completed orders (NULL with fewer than 2)
         date_diff('day', max_by(order_date, order_date, 2)[2], max(order_date)) as gap_last_two_orders_days
     from completed
+    group by customer_id
+),
+
+favourite_categories as (
+    -- the category of most completed orders; ties: the most recently bought, then alphabetical
+    select
+        customer_id,
+        first(category order by orders desc, last_ordered_at desc, category) as favourite_category
+    from (
+        select
+            customer_id,
+            category,
+            count(*) as orders,
+            max(ordered_at) as last_ordered_at
+        from completed
+        where category is not null
+        group by customer_id, category
+    )
     group by customer_id
 ),
 
@@ -176,6 +195,7 @@ select
     coalesce(o.revenue_lifetime, 0)::decimal(18, 2) as revenue_lifetime,
     coalesce(o.revenue_365d, 0)::decimal(18, 2) as revenue_365d,
     o.avg_order_value::decimal(18, 2) as avg_order_value,
+    fc.favourite_category,
     o.gap_last_two_orders_days,
     ag.gap_last_two_active_days,
     date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
@@ -203,6 +223,7 @@ select
     date_diff('day', c.signup_at::date, $as_of::date) as days_since_signup
 from customers_as_of as c
 left join order_features as o on o.customer_id = c.customer_id
+left join favourite_categories as fc on fc.customer_id = c.customer_id
 left join event_features as e on e.customer_id = c.customer_id
 left join recent_orders as ro on ro.customer_id = c.customer_id
 left join active_gaps as ag on ag.customer_id = c.customer_id

@@ -1,0 +1,163 @@
+"""Outreach layer (DOMAIN.md, Outreach playbook): daily contact lists, contact history, exports and uplift.
+
+`outreach/outreach_list`, `outreach/contact_history` and `outreach/campaign_exports` are written
+together by one multi-asset (the list and the history in one transaction, the export folder
+swapped in after it); `outreach/campaign_uplift` follows. Rules: lifecycle_pipeline/outreach/,
+sql/outreach/; campaigns: the playbook of the `outreach` resource.
+"""
+
+import dagster as dg
+
+from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
+from lifecycle_pipeline.outreach.lists import EXCLUSION_REASONS, HISTORY_TABLE, LIST_TABLE, OutreachDay, build_outreach_day
+from lifecycle_pipeline.outreach.uplift import UPLIFT_TABLE, compute_uplift
+from resources import OutreachConfig, WarehouseResource
+
+_COMMON = {"group_name": "outreach", "owners": OWNERS, "tags": {"layer": "outreach"}}
+EXPORTS_KEY = dg.AssetKey(["outreach", "campaign_exports"])
+
+_DESCRIPTIONS = {
+    LIST_TABLE: "The day's outreach decisions: `outreach.outreach_list`, grain customer x campaign x as_of_date for "
+    "every campaign whose target (stage, stage entered today, warning tier, RFM segment, health band) the customer "
+    "matched. Guards in order of strength: suppression list and channel consent always win, then the global "
+    "frequency cap and the campaign's cooldown (contact history of earlier days), then one campaign per customer "
+    "per day by priority; a deterministic holdout per campaign is recorded, not exported. Selected rows carry the "
+    "message rendered from the campaign's jinja2 templates (sandboxed, strict, HTML autoescaped); excluded rows "
+    "say why. Campaigns: the playbook (lifecycle_pipeline/outreach/playbook.yaml by default).",
+    HISTORY_TABLE: "Contact history: `outreach.contact_history`, one row per customer contacted (or held out) per "
+    "day, with campaign, channel and offer code. The frequency cap and cooldowns of later days read it.",
+    UPLIFT_TABLE: "Campaign uplift: `outreach.campaign_uplift`, grain campaign x as_of_date. For contacts whose "
+    "outcome window (playbook uplift.window_days) has ended, pooled over cohort_days contact days: conversion to "
+    "an order and stage improvement of contacted vs held-out customers, their difference and a z statistic.",
+}
+
+
+def _spec(table: str, deps: list) -> dg.AssetSpec:
+    return dg.AssetSpec(key=dg.AssetKey(table.split(".")), deps=deps, description=_DESCRIPTIONS[table],
+                        metadata=derived_table_metadata(table), kinds={"duckdb"}, **_COMMON)
+
+
+def _campaign_table(day: OutreachDay) -> dg.MetadataValue:
+    campaigns = sorted({c for c, _ in day.status_counts})
+    header = ["campaign", "matched", "contacted", "holdout", "excluded", *EXCLUSION_REASONS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for c in campaigns:
+        cells = [c, sum(n for (k, _), n in day.status_counts.items() if k == c),
+                 day.count("contacted", c), day.count("holdout", c), day.count("excluded", c),
+                 *(day.exclusions.get((c, r), 0) for r in EXCLUSION_REASONS)]
+        lines.append("| " + " | ".join(str(x) for x in cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _samples(day: OutreachDay, limit: int = 3) -> dg.MetadataValue:
+    blocks = []
+    for campaign, sample in list(day.samples.items())[:limit]:
+        blocks.append(f"### {campaign} (customer {sample['customer_id']})\n\n**Subject:** {sample['subject'] or ''}\n\n"
+                      f"```text\n{sample['body_text']}```")
+        if sample["body_html"]:
+            blocks.append(f"```html\n{sample['body_html']}```")
+    return dg.MetadataValue.md("\n\n".join(blocks) or "nobody contacted")
+
+
+def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    list_key = dg.AssetKey(LIST_TABLE.split("."))
+    history_key = dg.AssetKey(HISTORY_TABLE.split("."))
+    inputs = [dg.AssetKey(["lifecycle", "customer_stage_daily"]), dg.AssetKey(["scoring", "customer_features"]),
+              dg.AssetKey(["scoring", "health_scores"]), dg.AssetKey(["clean", "customers"]),
+              dg.AssetKey(["clean", "suppressions"])]
+    written_together = [
+        _spec(LIST_TABLE, inputs),
+        _spec(HISTORY_TABLE, [list_key]),
+        dg.AssetSpec(
+            key=EXPORTS_KEY, deps=[list_key], kinds={"csv"},
+            description="Per-campaign CSV files for CRM / ESP upload: `<export_dir>/<YYYY-MM-DD>/<campaign>.csv` "
+            "(contacted customers only, with address, offer code and the rendered subject, text and HTML) and "
+            "`manifest.json` (rows and SHA-256 per file). A day's folder is written beside the export root and "
+            "renamed into place, so a reader never sees a partial day; re-running a day gives identical bytes.",
+            **_COMMON,
+        ),
+    ]
+
+    @dg.multi_asset(
+        specs=written_together,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_WRITER_POOL,
+        name="outreach_lists",
+    )
+    def outreach_lists(context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig):
+        playbook = outreach.playbook()
+        renderer = outreach.renderer()
+        days = partition_days(context)
+        results: list[OutreachDay] = []
+        with duckdb.get_connection() as conn:
+            # oldest first: each day's frequency cap and cooldowns read the days before it
+            for day in days:
+                results.append(build_outreach_day(conn, day, duckdb.timezone, playbook, renderer,
+                                                  outreach.export_root))
+                context.log.info(f"{day}: {results[-1].count('contacted')} contacted, "
+                                 f"{results[-1].count('holdout')} held out")
+            last = results[-1]
+            list_rows, history_rows, total_contacts = conn.execute(
+                f"select (select count(*) from {LIST_TABLE} where as_of_date = $d), "
+                f"(select count(*) from {HISTORY_TABLE} where as_of_date = $d), "
+                f"(select count(*) from {HISTORY_TABLE} where not held_out)", {"d": last.day}
+            ).fetchall()[0]
+        reasons = {f"excluded_{r}": dg.MetadataValue.int(sum(n for (_, k), n in last.exclusions.items() if k == r))
+                   for r in EXCLUSION_REASONS}
+        yield dg.MaterializeResult(
+            asset_key=list_key,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(list_rows),
+                "days": len(days),
+                "playbook_version": playbook.version,
+                "contacted": dg.MetadataValue.int(last.count("contacted")),
+                "holdout": dg.MetadataValue.int(last.count("holdout")),
+                "excluded": dg.MetadataValue.int(last.count("excluded")),
+                **reasons,
+                "campaigns": _campaign_table(last),
+                "rendered_sample": _samples(last),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=history_key,
+            metadata={"dagster/row_count": dg.MetadataValue.int(history_rows),
+                      "contacts_all_days": dg.MetadataValue.int(total_contacts)},
+        )
+        yield dg.MaterializeResult(
+            asset_key=EXPORTS_KEY,
+            metadata={
+                "export_folder": dg.MetadataValue.path(str(last.export_dir)),
+                "files": dg.MetadataValue.int(len(playbook.active_campaigns)),
+                "rows_exported": dg.MetadataValue.int(last.count("contacted")),
+                **{f"rows_{c.id}": dg.MetadataValue.int(last.count("contacted", c.id))
+                   for c in playbook.active_campaigns},
+            },
+        )
+
+    @dg.asset(
+        key=dg.AssetKey(UPLIFT_TABLE.split(".")),
+        deps=[history_key, dg.AssetKey(["lifecycle", "customer_stage_daily"]),
+              dg.AssetKey(["scoring", "customer_features"])],
+        description=_DESCRIPTIONS[UPLIFT_TABLE],
+        metadata=derived_table_metadata(UPLIFT_TABLE),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_WRITER_POOL,
+        kinds={"duckdb"},
+        **_COMMON,
+    )
+    def campaign_uplift(context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig):
+        playbook = outreach.playbook()
+        days = partition_days(context)
+        with duckdb.get_connection() as conn:
+            for day in days:
+                rows = compute_uplift(conn, day, playbook)
+            table = markdown_table(
+                conn, f"select campaign, contacted, held_out, contacted_conversion_rate, held_out_conversion_rate, "
+                      f"conversion_uplift, conversion_z, improvement_uplift from {UPLIFT_TABLE} "
+                      "where as_of_date = ? order by campaign", [days[-1]])
+        return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days),
+                                              "window_days": playbook.uplift.window_days, "uplift": table})
+
+    return [outreach_lists, campaign_uplift]

@@ -1,0 +1,169 @@
+"""The daily outreach list: candidates and guards in SQL, messages rendered with jinja2, exports and history.
+
+``build_outreach_day`` runs one day: the candidates query (``sql/outreach/outreach_candidates.sql``)
+matches every customer's stage row against the playbook's targets and applies the guards;
+the selected rows are rendered (any template error stops here, before anything is written);
+the export files are prepared in a temporary folder; the day's list and contact history
+replace the old ones in one transaction; then the export folder is swapped into place.
+A run killed at any point leaves either the old day or the new day, and re-running the
+day recomputes it from the contact history of earlier days only, so the result is the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+import sql
+from lifecycle_pipeline.daily_tables import end_of_day, ensure_table
+from lifecycle_pipeline.db import bind, transaction
+from lifecycle_pipeline.outreach import exports
+from lifecycle_pipeline.outreach.playbook import Playbook
+from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, VARIABLES, Renderer
+
+LIST_TABLE = "outreach.outreach_list"
+HISTORY_TABLE = "outreach.contact_history"
+EXCLUSION_REASONS = ("suppressed", "no_consent", "no_address", "frequency_cap", "cooldown", "lower_priority")
+
+_CAMPAIGNS_DDL = """
+create or replace temp table outreach_campaigns (
+    campaign varchar, channel varchar, priority integer, template varchar,
+    stages varchar[], entered varchar[], entered_from varchar[], warning_tiers integer[],
+    rfm_segments varchar[], health_bands varchar[], cooldown_days integer, holdout_share double,
+    offer_code varchar, offer_description varchar, offer_unique boolean, offer_valid_days integer,
+    consent_column varchar, address_column varchar
+)
+"""
+
+_RENDERED_SCHEMA = pa.schema([
+    ("customer_id", pa.string()), ("campaign", pa.string()), ("subject", pa.string()),
+    ("body_text", pa.string()), ("body_html", pa.string()), ("export_file", pa.string()),
+])
+
+_LIST_SELECT = """
+select d.as_of_date, d.customer_id, d.campaign, d.channel, d.priority, d.status, d.held_out, d.reason_selected,
+    d.reasons_excluded, d.stage, d.address, d.offer_code, r.subject, r.body_text, r.body_html, r.export_file,
+    d.playbook_version
+from outreach_day as d
+left join outreach_rendered as r on r.customer_id = d.customer_id and r.campaign = d.campaign
+order by d.campaign, d.customer_id
+"""
+
+_HISTORY_SELECT = """
+select as_of_date, customer_id, campaign, channel, held_out, offer_code, playbook_version
+from outreach_day
+where status <> 'excluded'
+order by customer_id
+"""
+
+
+@dataclass
+class OutreachDay:
+    """What one day's run decided (for the asset metadata)."""
+
+    day: dt.date
+    export_dir: Path
+    status_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, status) -> rows
+    exclusions: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, reason) -> rows
+    samples: dict[str, dict] = field(default_factory=dict)  # campaign -> first rendered contacted row
+
+    def count(self, status: str, campaign: str | None = None) -> int:
+        return sum(n for (c, s), n in self.status_counts.items() if s == status and campaign in (None, c))
+
+
+def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> None:
+    """The playbook's active campaigns as the temp table ``outreach_campaigns`` (values bound, not formatted)."""
+    conn.execute(_CAMPAIGNS_DDL)
+    rows = []
+    for c in playbook.active_campaigns:
+        rule = playbook.channels[c.channel]
+        offer = c.offer
+        rows.append([
+            c.id, c.channel, c.priority, c.template,
+            c.target.stages, c.target.entered, c.target.entered_from, c.target.warning_tiers,
+            c.target.rfm_segments, c.target.health_bands, c.cooldown_days, c.holdout_share,
+            offer.code if offer else None, offer.description if offer else None,
+            offer.unique_per_customer if offer else None, offer.valid_days if offer else None,
+            rule.consent, rule.address,
+        ])
+    conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 18) + ")", rows)
+
+
+def build_outreach_day(
+    conn: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    timezone: str,
+    playbook: Playbook,
+    renderer: Renderer,
+    export_root: Path | str,
+) -> OutreachDay:
+    """Decide, render, record and export the outreach of ``day`` (see the module docstring)."""
+    ensure_table(conn, HISTORY_TABLE)
+    register_campaigns(conn, playbook)
+    params = {
+        "as_of": day,
+        "as_of_end": end_of_day(day, timezone),
+        "cap_days": playbook.frequency_cap.days,
+        "cap_max_contacts": playbook.frequency_cap.max_contacts,
+        "playbook_version": playbook.version,
+    }
+    statement = "create or replace temp table outreach_day as " + sql.load("outreach/outreach_candidates")
+    conn.execute(statement, bind(statement, params))
+
+    # render every selected row (contacted and held out) before anything is written
+    selected = conn.sql(
+        "select * from outreach_day where status <> 'excluded' order by campaign, customer_id"
+    ).to_arrow_table().to_pylist()
+    rendered, rows_by_campaign = [], {c.id: [] for c in playbook.active_campaigns}
+    for row in selected:
+        campaign = playbook.campaign(row["campaign"])
+        parts = renderer.render(campaign, {name: row.get(name) for name in VARIABLES})
+        contacted = row["status"] == "contacted"
+        export_file = exports.relative_name(day, campaign.id) if contacted else None
+        rendered.append({"customer_id": row["customer_id"], "campaign": campaign.id, **parts,
+                         "export_file": export_file})
+        if contacted:
+            rows_by_campaign[campaign.id].append({**row, **parts})
+
+    exports.remove_leftovers(export_root, day)
+    staging = exports.prepare_day(export_root, day, rows_by_campaign, playbook.version)
+    try:
+        conn.register("outreach_rendered", pa.Table.from_pylist(rendered, schema=_RENDERED_SCHEMA))
+        try:
+            ensure_table(conn, LIST_TABLE, _LIST_SELECT)
+            with transaction(conn):
+                for table, select in ((LIST_TABLE, _LIST_SELECT), (HISTORY_TABLE, _HISTORY_SELECT)):
+                    conn.execute(f"delete from {table} where as_of_date = ?", [day])
+                    conn.execute(f"insert into {table} {select}")
+        finally:
+            conn.unregister("outreach_rendered")
+    except BaseException:
+        exports.discard(staging)
+        raise
+    export_dir = exports.publish_day(staging, export_root, day)
+    return _summary(conn, day, export_dir, rendered, selected)
+
+
+def _summary(conn, day, export_dir, rendered, selected) -> OutreachDay:
+    summary = OutreachDay(day=day, export_dir=export_dir)
+    summary.status_counts = {
+        (campaign, status): n for campaign, status, n in conn.execute(
+            "select campaign, status, count(*) from outreach_day group by all order by all").fetchall()
+    }
+    reasons: Counter = Counter()
+    for campaign, reason, n in conn.execute(
+        "select campaign, reason, count(*) from (select campaign, unnest(reasons_excluded) as reason from outreach_day) "
+        "group by all order by all"
+    ).fetchall():
+        reasons[(campaign, reason)] += n
+    summary.exclusions = dict(reasons)
+    for row, parts in zip(selected, rendered):
+        if row["status"] == "contacted" and row["campaign"] not in summary.samples:
+            summary.samples[row["campaign"]] = {"customer_id": row["customer_id"],
+                                                **{c: parts[c] for c in PART_COLUMNS.values()}}
+    return summary

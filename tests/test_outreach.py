@@ -1,0 +1,496 @@
+"""Outreach on hand-built customers: the playbook's validation, the guards (consent, suppression, frequency cap,
+cooldown, priority, holdout), template safety and errors, byte-identical exports and the uplift
+(DOMAIN.md, Outreach playbook)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from lifecycle_pipeline.outreach.lists import build_outreach_day
+from lifecycle_pipeline.outreach.playbook import (
+    DEFAULT_TEMPLATES,
+    PlaybookError,
+    load_playbook,
+    parse_playbook,
+)
+from lifecycle_pipeline.outreach.rendering import Renderer, TemplateProblem
+from lifecycle_pipeline.outreach.uplift import compute_uplift
+from lifecycle_pipeline.stages import STAGES, StageSettings, build_stage_days
+from tests.builders import add_customer, add_order, add_suppression, at
+from tests.test_stages import score_days
+
+D = dt.date(2026, 6, 30)
+
+
+def day_(offset: int) -> dt.date:
+    return D + dt.timedelta(days=offset)
+
+
+def playbook(campaigns: str, extra: str = ""):
+    return parse_playbook(f"version: test-1\n{extra}\ncampaigns:\n{campaigns}")
+
+
+RECALL = """
+  - {id: recall_email, target: {stages: [dormant]}, channel: email, template: dormant_recall, priority: 1,
+     cooldown_days: 30, holdout_share: 0, offer: {code: COMEBACK15, description: 15% off, valid_days: 21}}
+  - {id: recall_sms, target: {stages: [dormant]}, channel: sms, template: dormant_recall_sms, priority: 2,
+     cooldown_days: 30, holdout_share: 0, offer: {code: COMEBACK15, description: 15% off, valid_days: 21}}
+"""
+
+
+def run_day(conn, tmp_path, book, day=D, templates=DEFAULT_TEMPLATES):
+    score_days(conn, [day])
+    build_stage_days(conn, [day], StageSettings())
+    return build_outreach_day(conn, day, "UTC", book, Renderer(templates), tmp_path / "exports")
+
+
+def dormant(conn, cid, **extra):
+    """A customer whose only order was 100 days before D (dormant from D-9 to D+80), consenting to email."""
+    values = {"first_name": cid.title(), "email": f"{cid.lower()}@example.com", "email_opt_in": True, **extra}
+    add_customer(conn, cid, signup="2025-01-01T00:00:00Z", **values)
+    add_order(conn, f"{cid}-1", cid, at(day_(-100)), category="books")
+
+
+def decisions(conn, day=D) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    rows = conn.execute("select customer_id, campaign, status, reasons_excluded from outreach.outreach_list "
+                        "where as_of_date = ?", [day]).fetchall()
+    return {(c, k): (s, r) for c, k, s, r in rows}
+
+
+def contacts(conn) -> list[tuple]:
+    return conn.execute("select as_of_date, customer_id, campaign, held_out from outreach.contact_history "
+                        "order by as_of_date, customer_id").fetchall()
+
+
+def export_rows(tmp_path, day, campaign) -> list[dict]:
+    with open(tmp_path / "exports" / day.isoformat() / f"{campaign}.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# --- the playbook ------------------------------------------------------------------------------
+
+
+def test_the_built_in_playbook_covers_every_stage_and_warning_tier():
+    book = load_playbook()
+    targets = [c.target for c in book.active_campaigns]
+    covered = {s for t in targets for s in (t.stages or []) + (t.entered or [])}
+    assert covered == set(STAGES)
+    assert {tier for t in targets for tier in t.warning_tiers or []} == {1, 2, 3}
+    assert [c.priority for c in book.active_campaigns] == sorted({c.priority for c in book.campaigns})
+    assert {c.channel for c in book.active_campaigns} == {"email", "sms", "call_task"}
+    assert book.frequency_cap.max_contacts == 1 and book.frequency_cap.days == 7
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("version: v1\ncampaigns:\n  - {id: recall, target: {stages: [dormnt]}, channel: email, template: x, priority: 1}",
+     "campaigns[recall].target.stages[0]: Input should be 'prospect', 'new'"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {stages: [new]}, channel: email, template: x, priority: 1}\n"
+     "  - {id: bb, target: {stages: [new]}, channel: email, template: x, priority: 1}",
+     "campaigns aa and bb have the same priority 1"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {stages: [new]}, channel: email, template: x, priority: 1, "
+     "holdout_share: 1.5}", "campaigns[aa].holdout_share: Input should be less than 1 (got 1.5)"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {stages: [new]}, channel: fax, template: x, priority: 1}",
+     "campaigns[aa].channel: Input should be 'email', 'sms' or 'call_task' (got 'fax')"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {stages: [new]}, channel: email, template: x, priority: 1, "
+     "cooldown: 3}", "campaigns[aa].cooldown: Extra inputs are not permitted"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {}, channel: email, template: x, priority: 1}",
+     "campaigns[aa].target: a target needs at least one of stages, entered"),
+    ("version: v1\ncampaigns:\n  - {id: aa, target: {entered_from: [new]}, channel: email, template: x, priority: 1}",
+     "entered_from needs entered"),
+    ("campaigns: []", "version: Field required"),
+    ("version: v1\ncampaigns: [", "is not valid YAML"),
+    ("version: v1\nfrequency_cap: {max_contacts: 0}\ncampaigns:\n"
+     "  - {id: aa, target: {warning_tiers: [4]}, channel: email, template: x, priority: 1}",
+     "frequency_cap.max_contacts: Input should be greater than or equal to 1"),
+])
+def test_an_invalid_playbook_names_the_campaign_and_field(text, expected):
+    with pytest.raises(PlaybookError) as error:
+        parse_playbook(text, "my_playbook.yaml")
+    assert expected in str(error.value)
+    assert str(error.value).startswith("my_playbook.yaml")
+
+
+def test_every_problem_of_a_playbook_is_reported_at_once():
+    text = ("version: v1\ncampaigns:\n"
+            "  - {id: aa, target: {warning_tiers: [4]}, channel: email, template: x, priority: 0}\n"
+            "  - {id: bb, target: {stages: [new]}, channel: email, template: x, priority: 1, offer: {code: lower}}")
+    with pytest.raises(PlaybookError) as error:
+        parse_playbook(text)
+    message = str(error.value)
+    for part in ("campaigns[aa].target.warning_tiers[0]", "campaigns[aa].priority", "campaigns[bb].offer.code",
+                 "campaigns[bb].offer.description: Field required"):
+        assert part in message
+
+
+def write_template(root: Path, name: str, parts: dict[str, str]) -> Path:
+    for part, text in parts.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / part).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_a_template_using_an_unknown_variable_fails_the_playbook_check_with_template_line_and_variable(tmp_path):
+    templates = write_template(tmp_path / "templates", "hello", {"body.txt.j2": "Hi\n\n{{ first_nam }}, welcome\n"})
+    (tmp_path / "playbook.yaml").write_text(
+        "version: v1\ncampaigns:\n  - {id: hello, target: {stages: [new]}, channel: sms, template: hello, priority: 1}\n"
+        "  - {id: missing, target: {stages: [new]}, channel: email, template: nothing, priority: 2}\n")
+    with pytest.raises(TemplateProblem) as error:
+        load_playbook(tmp_path / "playbook.yaml")
+    assert "template hello/body.txt.j2, line 3: 'first_nam' is undefined" in str(error.value)
+    assert "campaign missing: template nothing/subject.j2 does not exist" in str(error.value)
+    assert templates == tmp_path / "templates"
+
+
+# --- guards --------------------------------------------------------------------------------------
+
+
+def test_consent_and_suppression_always_win(conn, tmp_path):
+    dormant(conn, "OK")
+    dormant(conn, "SMS_ONLY", email_opt_in=False, sms_opt_in=True, phone="+15550000001")
+    dormant(conn, "NULL_CONSENT", email_opt_in=None, sms_opt_in=True)  # consent but no phone for the SMS
+    dormant(conn, "BY_ID", sms_opt_in=True, phone="+15550000002")
+    dormant(conn, "BY_EMAIL", email="Mixed.Case@Example.com")
+    dormant(conn, "WITHDRAWN")
+    add_customer(conn, "WITHDRAWN", signup="2025-01-01T00:00:00Z", updated_at=at(day_(-3)), first_name="W",
+                 email="withdrawn@example.com", email_opt_in=False)
+    dormant(conn, "LATER")  # suppressed the day after D
+    add_suppression(conn, at(day_(-50)), customer_id="BY_ID", reason="complaint")
+    add_suppression(conn, at(day_(-1)), email="  mixed.case@EXAMPLE.com", reason="bounce")
+    add_suppression(conn, at(day_(1)), customer_id="LATER")
+
+    run_day(conn, tmp_path, playbook(RECALL))
+    got = decisions(conn)
+    assert got[("OK", "recall_email")] == ("contacted", [])
+    assert got[("SMS_ONLY", "recall_email")] == ("excluded", ["no_consent"])
+    assert got[("SMS_ONLY", "recall_sms")] == ("contacted", [])  # the next campaign whose channel has consent
+    assert got[("NULL_CONSENT", "recall_email")] == ("excluded", ["no_consent"])
+    assert got[("NULL_CONSENT", "recall_sms")] == ("excluded", ["no_address"])
+    assert got[("BY_ID", "recall_email")] == ("excluded", ["suppressed"])
+    assert got[("BY_ID", "recall_sms")] == ("excluded", ["suppressed"])
+    assert got[("BY_EMAIL", "recall_email")] == ("excluded", ["suppressed"])
+    assert got[("WITHDRAWN", "recall_email")] == ("excluded", ["no_consent"])
+    assert got[("LATER", "recall_email")] == ("contacted", [])  # not yet suppressed at the end of D
+    assert [r["customer_id"] for r in export_rows(tmp_path, D, "recall_email")] == ["LATER", "OK"]
+    assert [r["customer_id"] for r in export_rows(tmp_path, D, "recall_sms")] == ["SMS_ONLY"]
+
+    run_day(conn, tmp_path, playbook(RECALL.replace("cooldown_days: 30", "cooldown_days: 0")), day=day_(8))
+    assert decisions(conn, day_(8))[("LATER", "recall_email")] == ("excluded", ["suppressed"])
+
+
+def test_the_frequency_cap_and_the_cooldown_hold_across_consecutive_days(conn, tmp_path):
+    dormant(conn, "C")
+    book = playbook("""
+  - {id: aa, target: {stages: [dormant]}, channel: email, template: dormant_recall, priority: 1, cooldown_days: 10,
+     holdout_share: 0}
+  - {id: bb, target: {stages: [dormant]}, channel: email, template: big_promotion, priority: 2, cooldown_days: 0,
+     holdout_share: 0}
+""")
+    for offset in range(15):
+        run_day(conn, tmp_path, book, day=day_(offset))
+    assert [(d, k) for d, _c, k, _h in contacts(conn)] == [(day_(0), "aa"), (day_(7), "bb"), (day_(14), "aa")]
+    assert decisions(conn, day_(1)) == {("C", "aa"): ("excluded", ["frequency_cap", "cooldown"]),
+                                        ("C", "bb"): ("excluded", ["frequency_cap"])}
+    assert decisions(conn, day_(6))[("C", "bb")] == ("excluded", ["frequency_cap"])
+    # day 7: the 7-day cap has passed, aa is still cooling down (10 days), so bb wins
+    assert decisions(conn, day_(7)) == {("C", "aa"): ("excluded", ["cooldown"]), ("C", "bb"): ("contacted", [])}
+    assert decisions(conn, day_(10))[("C", "aa")] == ("excluded", ["frequency_cap"])  # cooldown over, cap not
+    assert decisions(conn, day_(14))[("C", "aa")] == ("contacted", [])
+
+
+def test_a_cap_of_two_contacts_in_three_days(conn, tmp_path):
+    dormant(conn, "C")
+    book = playbook("  - {id: aa, target: {stages: [dormant]}, channel: email, template: dormant_recall, priority: 1,"
+                    " cooldown_days: 0, holdout_share: 0}", "frequency_cap: {max_contacts: 2, days: 3}")
+    for offset in range(6):
+        run_day(conn, tmp_path, book, day=day_(offset))
+    assert [d for d, *_ in contacts(conn)] == [day_(0), day_(1), day_(3), day_(4)]
+
+
+def test_priorities_pick_one_campaign_per_customer_and_day(conn, tmp_path):
+    dormant(conn, "C")
+    dormant(conn, "D2")
+    # listed out of priority order: the number decides, not the position
+    book = playbook("""
+  - {id: third, target: {stages: [dormant]}, channel: email, template: big_promotion, priority: 30, holdout_share: 0}
+  - {id: first, target: {stages: [dormant], rfm_segments: [hibernating, about_to_sleep, at_risk, need_attention,
+     promising, new_customers, potential_loyalists, cant_lose, champions, loyal_customers]}, channel: email,
+     template: dormant_recall, priority: 10, holdout_share: 0}
+  - {id: second, target: {stages: [dormant]}, channel: email, template: we_miss_you, priority: 20, holdout_share: 0}
+""")
+    run_day(conn, tmp_path, book)
+    got = decisions(conn)
+    assert got[("C", "first")] == ("contacted", [])
+    assert got[("C", "second")] == ("excluded", ["lower_priority"])
+    assert got[("C", "third")] == ("excluded", ["lower_priority"])
+    assert conn.execute("select count(*), count(distinct customer_id) from outreach.contact_history").fetchall() \
+        == [(2, 2)]
+    reason = conn.execute("select reason_selected from outreach.outreach_list where customer_id = 'C' "
+                          "and status = 'contacted'").fetchall()[0][0]
+    assert reason.startswith("stage dormant; RFM segment ") and reason.endswith("priority 10, first of 3 eligible "
+                                                                                "campaigns")
+
+
+def test_entered_targets_only_the_day_of_the_move(conn, tmp_path):
+    dormant(conn, "C")  # at_risk until D-10 (r = 90 on D-10), dormant from D-9
+    add_customer(conn, "NEWBIE", signup=at(D, "09:00:00"), first_name="N", email="n@example.com", email_opt_in=True)
+    book = playbook("""
+  - {id: sleepy, target: {entered: [dormant], entered_from: [at_risk]}, channel: email, template: dormant_recall,
+     priority: 1, holdout_share: 0}
+  - {id: hello, target: {entered: [prospect]}, channel: email, template: prospect_welcome, priority: 2,
+     holdout_share: 0}
+""")
+    for offset in (-11, -10, -9, -8):
+        run_day(conn, tmp_path, book, day=day_(offset))
+    assert [(d, c, k) for d, c, k, _h in contacts(conn)] == [(day_(-9), "C", "sleepy")]
+    run_day(conn, tmp_path, book)  # NEWBIE signed up on D
+    assert [(c, k) for d, c, k, _h in contacts(conn) if d == D] == [("NEWBIE", "hello")]
+
+
+def test_holdout_is_stable_and_close_to_its_share_on_10k_customers(conn, tmp_path):
+    conn.execute("""
+        insert into clean.customers (customer_id, signup_at, first_name, email, email_opt_in,
+                                     _partition_date, _source_file, _source_row)
+        select 'C' || lpad(i::varchar, 5, '0'), ?::timestamptz, 'Name', 'c' || i || '@example.com', true,
+               ?::date, 'f', i
+        from range(10000) as t(i)""", [at(D, "06:00:00"), D])
+    welcome = ("  - {id: welcome, target: {entered: [prospect]}, channel: email, template: prospect_welcome, "
+               "priority: 1, holdout_share: 0.2}")
+    run_day(conn, tmp_path, playbook(welcome))
+    held = {c for _d, c, _k, h in contacts(conn) if h}
+    assert 2000 - 4 * 40 <= len(held) <= 2000 + 4 * 40  # share 0.2 of 10k: sd = sqrt(10k * 0.2 * 0.8) = 40
+    exported = {r["customer_id"] for r in export_rows(tmp_path, D, "welcome")}
+    assert len(exported) == 10_000 - len(held) and not exported & held  # recorded, never exported
+    statuses = conn.execute("select status, count(*) from outreach.outreach_list group by 1 order by 1").fetchall()
+    assert statuses == [("contacted", 10_000 - len(held)), ("holdout", len(held))]
+
+    run_day(conn, tmp_path, playbook(welcome))  # re-run: the same customers held out
+    assert {c for _d, c, _k, h in contacts(conn) if h} == held
+    # another day, another target, the same campaign id: the same customers are in the holdout
+    standing = welcome.replace("entered: [prospect]", "stages: [prospect]")
+    run_day(conn, tmp_path, playbook(standing, "frequency_cap: {max_contacts: 1, days: 1}"), day=day_(1))
+    assert conn.execute("select count(*) from outreach.contact_history where as_of_date = ?", [day_(1)]).fetchall() \
+        == [(0,)]  # cooldown 30 days: nobody again the next day
+    other = playbook(standing.replace("id: welcome", "id: other"), "frequency_cap: {max_contacts: 1, days: 1}")
+    run_day(conn, tmp_path, other, day=day_(1))
+    held_other = {c for d, c, _k, h in contacts(conn) if h and d == day_(1)}
+    assert 2000 - 160 <= len(held_other) <= 2000 + 160
+    assert len(held & held_other) < 600  # independent per campaign (expected 0.2 * 0.2 * 10k = 400)
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+def test_html_bodies_escape_customer_text_and_text_bodies_keep_it(conn, tmp_path):
+    dormant(conn, "X", first_name="<script>alert('x')</script>")
+    run_day(conn, tmp_path, playbook(RECALL))
+    subject, text, html = conn.execute(
+        "select subject, body_text, body_html from outreach.outreach_list where status = 'contacted'").fetchall()[0]
+    assert "<script>" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert text.startswith("Hi <script>alert('x')</script>,")  # a text body is not HTML
+    assert subject == "<script>alert('x')</script>, come back for 15% off"
+    assert "&lt;script&gt;" in export_rows(tmp_path, D, "recall_email")[0]["body_html"]
+
+
+@pytest.mark.parametrize("expression", [
+    "first_name.__class__.__mro__[1].__subclasses__()",
+    "cycler.__init__.__globals__.os.popen('id').read()",
+    "stage.__class__.__base__.__subclasses__()",
+])
+def test_the_sandbox_blocks_python_internals(conn, tmp_path, expression):
+    templates = write_template(tmp_path / "templates", "evil", {"body.txt.j2": "Hello\n{{ " + expression + " }}\n"})
+    dormant(conn, "C", sms_opt_in=True, phone="+15550000003")
+    book = playbook("  - {id: evil, target: {stages: [dormant]}, channel: sms, template: evil, priority: 1}")
+    Renderer(templates).check(book)  # the names are known: only running the template reveals the attempt
+    with pytest.raises(TemplateProblem) as error:
+        run_day(conn, tmp_path, book, templates=templates)
+    assert "template evil/body.txt.j2, line 2: blocked by the sandbox" in str(error.value)
+    assert "is unsafe" in str(error.value)
+    assert not (tmp_path / "exports" / D.isoformat()).exists()
+
+
+def test_an_undefined_value_while_rendering_fails_the_day_naming_template_line_and_variable(conn, tmp_path):
+    templates = write_template(tmp_path / "templates", "greet", {
+        "subject.j2": "Hello {{ first_name }}\n",
+        "body.txt.j2": "Dear {{ first_name }},\n\n{{ favourite_category.best_seller }} is back.\n",
+        "body.html.j2": "<p>{{ first_name }}</p>\n",
+    })
+    dormant(conn, "C")
+    good = playbook("  - {id: greet, target: {stages: [dormant]}, channel: email, template: dormant_recall, "
+                    "priority: 1, cooldown_days: 0}")
+    run_day(conn, tmp_path, good)  # an earlier successful run of the day
+    before = {p.name: p.read_bytes() for p in (tmp_path / "exports" / D.isoformat()).iterdir()}
+    rows_before = conn.execute("select * from outreach.outreach_list order by all").fetchall()
+
+    bad = playbook("  - {id: greet, target: {stages: [dormant]}, channel: email, template: greet, priority: 1, "
+                   "cooldown_days: 0}")
+    with pytest.raises(TemplateProblem) as error:
+        run_day(conn, tmp_path, bad, templates=templates)
+    assert str(error.value) == ("template greet/body.txt.j2, line 3: 'str object' has no attribute 'best_seller' "
+                                "(campaign greet, customer C)")
+    # nothing of the failed run was written: the earlier export and rows are untouched, no temp folders
+    assert {p.name: p.read_bytes() for p in (tmp_path / "exports" / D.isoformat()).iterdir()} == before
+    assert conn.execute("select * from outreach.outreach_list order by all").fetchall() == rows_before
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == [D.isoformat()]
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def test_rerunning_a_day_gives_byte_identical_exports(conn, tmp_path):
+    for i in range(30):
+        dormant(conn, f"C{i:02d}", sms_opt_in=i % 3 == 0, phone=f"+1555000{i:04d}", email_opt_in=i % 2 == 0,
+                last_name="O'Brien, \"Jr\"")
+    book = playbook(RECALL.replace("holdout_share: 0", "holdout_share: 0.3"))
+    run_day(conn, tmp_path, book)
+    folder = tmp_path / "exports" / D.isoformat()
+    first = {p.name: p.read_bytes() for p in folder.iterdir()}
+    rows = conn.execute("select * from outreach.outreach_list order by all").fetchall()
+    run_day(conn, tmp_path, book)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
+    assert conn.execute("select * from outreach.outreach_list order by all").fetchall() == rows
+    manifest = json.loads(first["manifest.json"])
+    assert sorted(first) == ["manifest.json", "recall_email.csv", "recall_sms.csv"]
+    contacted = dict(conn.execute("select campaign, count(*) from outreach.outreach_list "
+                                  "where status = 'contacted' group by 1").fetchall())
+    assert {f["campaign"]: f["rows"] for f in manifest["files"]} == contacted
+    assert sum(contacted.values()) > 0
+    # the CSV round-trips values with quotes and commas
+    assert {r["last_name"] for r in export_rows(tmp_path, D, "recall_email")} == {"O'Brien, \"Jr\""}
+
+    # a re-run without the SMS campaign replaces the whole folder: its old file is gone, no temp folders stay
+    run_day(conn, tmp_path, playbook(RECALL.split("  - {id: recall_sms")[0]))
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "recall_email.csv"]
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == [D.isoformat()]
+
+
+# --- uplift --------------------------------------------------------------------------------------
+
+
+def test_uplift_compares_what_contacted_and_held_out_customers_did_within_the_window(conn, tmp_path):
+    for i in range(40):
+        dormant(conn, f"C{i:02d}")
+    book = playbook("  - {id: recall, target: {stages: [dormant]}, channel: email, template: dormant_recall, "
+                    "priority: 1, holdout_share: 0.5}", "uplift: {window_days: 7, cohort_days: 7}")
+    run_day(conn, tmp_path, book)
+    groups = {c: h for _d, c, _k, h in contacts(conn)}
+    contacted = sorted(c for c, h in groups.items() if not h)
+    held = sorted(c for c, h in groups.items() if h)
+    assert contacted and held and len(groups) == 40
+    # contacted: all but one order 3 days later (the last one orders on day 8: outside the 7-day window);
+    # held out: one orders 2 days later
+    for c in contacted[:-1]:
+        add_order(conn, f"{c}-2", c, at(day_(3)))
+    add_order(conn, f"{contacted[-1]}-2", contacted[-1], at(day_(8)))
+    add_order(conn, f"{held[0]}-2", held[0], at(day_(2)))
+
+    score_days(conn, [day_(6)])
+    build_stage_days(conn, [day_(6)], StageSettings())
+    assert compute_uplift(conn, day_(6), book) == 0  # the window of D has not ended on day 6
+    score_days(conn, [day_(7)])
+    build_stage_days(conn, [day_(7)], StageSettings())
+    assert compute_uplift(conn, day_(7), book) == 1
+    row = conn.execute("select * from outreach.campaign_uplift where as_of_date = ?", [day_(7)]).fetchall()[0]
+    names = [d[0] for d in conn.description]
+    got = dict(zip(names, row))
+    nc, nh = len(contacted), len(held)
+    assert (got["cohort_from"], got["cohort_to"], got["window_days"]) == (day_(-6), D, 7)  # 7 contact days
+    assert (got["contacted"], got["held_out"], got["contacted_converted"], got["held_out_converted"]) \
+        == (nc, nh, nc - 1, 1)
+    # an order after 100 days away makes a dormant customer reactivated: a stage improvement
+    assert (got["contacted_improved"], got["held_out_improved"]) == (nc - 1, 1)
+    pc, ph, pooled = (nc - 1) / nc, 1 / nh, nc / (nc + nh)
+    assert got["conversion_uplift"] == pytest.approx(pc - ph)
+    assert got["conversion_z"] == pytest.approx((pc - ph) / math.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / nh)))
+    assert got["improvement_uplift"] == pytest.approx(pc - ph)
+
+
+# --- through Dagster, on the sample data -----------------------------------------------------------
+
+
+def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically(tmp_path):
+    import dagster as dg
+
+    from lifecycle_pipeline.definitions import build_definitions
+    from lifecycle_pipeline.sample_data import generate, write_sample_data
+    from lifecycle_pipeline.settings import ProjectSettings
+    from resources import OutreachConfig
+    from tests.conftest import materialize, query
+
+    settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
+    write_sample_data(generate(1_000, dt.date(2026, 2, 1), dt.date(2026, 2, 21), seed=11), settings.landing_root)
+    defs = build_definitions(settings)
+    keys = [k.to_user_string() for a in defs.assets for k in a.keys]
+    result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
+                                           "dagster/asset_partition_range_end": "2026-02-21"})
+    assert result.success
+    exports_root = settings.outreach_export_dir
+    assert sorted(p.name for p in exports_root.iterdir()) == [f"2026-02-{d:02d}" for d in range(1, 22)]
+
+    contacted_per_day = dict(query(settings, "select as_of_date::varchar, count(*) from outreach.outreach_list "
+                                             "where status = 'contacted' group by 1"))
+    for folder in exports_root.iterdir():
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert sum(f["rows"] for f in manifest["files"]) == contacted_per_day.get(folder.name, 0)
+    assert sum(contacted_per_day.values()) > 500 and query(
+        settings, "select count(*) from outreach.outreach_list where status = 'holdout'")[0][0] > 0
+
+    # the guards, checked independently on the real data: consent in the latest customer record of the day,
+    # no suppression known by then, one campaign per customer per day, at most one contact in any 7 days
+    violations = query(settings, """
+        with latest as (
+            select l.as_of_date, l.customer_id, l.channel, c.email_opt_in, c.sms_opt_in, c.email
+            from outreach.outreach_list l
+            join clean.customers c on c.customer_id = l.customer_id and c._partition_date <= l.as_of_date
+            where l.status = 'contacted'
+            qualify row_number() over (partition by l.as_of_date, l.customer_id
+                                       order by c._partition_date desc, coalesce(c.updated_at, c.signup_at) desc) = 1
+        )
+        select
+            count(*) filter (where channel = 'email' and not coalesce(email_opt_in, false)
+                             or channel <> 'email' and not coalesce(sms_opt_in, false)),
+            count(*) filter (where exists (
+                select 1 from clean.suppressions s
+                where s.suppressed_at < l.as_of_date + 1
+                  and (s.customer_id = l.customer_id or lower(trim(s.email)) = lower(trim(l.email)))))
+        from latest l""")
+    assert violations == [(0, 0)]
+    assert query(settings, """
+        select count(*) from outreach.contact_history a join outreach.contact_history b
+          on a.customer_id = b.customer_id and b.as_of_date > a.as_of_date and b.as_of_date < a.as_of_date + 7""") \
+        == [(0,)]
+    assert query(settings, "select count(*) from (select as_of_date, customer_id from outreach.contact_history "
+                           "group by all having count(*) > 1)") == [(0,)]
+    assert query(settings, "select count(distinct as_of_date) from outreach.campaign_uplift") == [(7,)]  # days 15-21
+
+    meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outreach_lists")}
+    listed = meta["outreach/outreach_list"]
+    assert listed["contacted"].value == contacted_per_day["2026-02-21"]
+    assert "| campaign | matched | contacted | holdout | excluded | suppressed |" in listed["campaigns"].value
+    assert "**Subject:**" in listed["rendered_sample"].value
+    assert meta["outreach/campaign_exports"]["rows_exported"].value == contacted_per_day["2026-02-21"]
+
+    # re-running a day gives byte-identical exports
+    day_folder = exports_root / "2026-02-10"
+    before = {p.name: p.read_bytes() for p in day_folder.iterdir()}
+    assert materialize(defs, ["outreach/outreach_list"], partition_key="2026-02-10").success
+    assert {p.name: p.read_bytes() for p in day_folder.iterdir()} == before
+
+    # a template error fails the asset with the template, line and variable, and exports nothing
+    broken = tmp_path / "broken_templates"
+    import shutil
+    shutil.copytree(DEFAULT_TEMPLATES, broken)
+    (broken / "dormant_recall" / "body.txt.j2").write_text("Hi {{ first_name }}\n{{ frist_name }}\n")
+    selection = [a for a in defs.assets if "outreach_lists" == getattr(a, "node_def", None).name]
+    resources = {**{k: defs.resources[k] for k in ("duckdb", "landing", "quality", "scoring", "stages")},
+                 "outreach": OutreachConfig(templates_dir=str(broken), export_dir=str(exports_root))}
+    failed = dg.materialize(selection, partition_key="2026-02-10", resources=resources, raise_on_error=False)
+    assert not failed.success
+    message = next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error.to_string()
+    assert "template dormant_recall/body.txt.j2, line 2: 'frist_name' is undefined" in message
+    assert {p.name: p.read_bytes() for p in day_folder.iterdir()} == before
