@@ -1,4 +1,4 @@
-"""``lifecycle-pipeline``: sample data, real-data import, backfills and a summary.
+"""``lifecycle-pipeline``: sample data, real-data import, backfills, playbook checks and a summary.
 
 Run ``lifecycle-pipeline --help``. Every command reads the same settings as the
 Dagster code location (``lifecycle_pipeline/settings.py``).
@@ -147,6 +147,26 @@ def cmd_docs(settings: ProjectSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_playbook(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    """Validate a playbook and its templates (as the outreach assets will) and list its campaigns."""
+    from lifecycle_pipeline.outreach.playbook import PlaybookError, load_playbook
+
+    path = args.playbook or settings.playbook_path
+    try:
+        playbook = load_playbook(path, args.templates)
+    except PlaybookError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"playbook {path or '(built-in)'} version {playbook.version}: valid, "
+          f"{len(playbook.active_campaigns)} active campaigns; frequency cap {playbook.frequency_cap.max_contacts} "
+          f"per {playbook.frequency_cap.days} days")
+    for c in playbook.active_campaigns:
+        target = ", ".join(f"{k}={v}" for k, v in c.target.model_dump().items() if v is not None)
+        print(f"  {c.priority:>3}  {c.id:<28} {c.channel:<9} holdout {c.holdout_share:.0%}  "
+              f"cooldown {c.cooldown_days:>3} d  {target}")
+    return 0
+
+
 def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
     import duckdb
 
@@ -172,6 +192,9 @@ def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
                 days = f"  days {lo}..{hi} ({n} with rows)"
             print(f"  {schema}.{table:<24} {rows:>12,} rows{days}")
     print(f"landing files:      {settings.landing_root}")
+    exports = settings.outreach_export_dir
+    days = sorted(p.name for p in exports.iterdir() if not p.name.startswith(".")) if exports.is_dir() else []
+    print(f"outreach exports:   {exports}" + (f"  ({len(days)} days, {days[0]}..{days[-1]})" if days else ""))
     print(f"Dagster instance:   DAGSTER_HOME={home}")
     print("open the UI:        make dev   (then http://127.0.0.1:3000)")
     return 0
@@ -222,6 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="write the data dictionary of the BI tables (docs/data_dictionary.md)")
     p.add_argument("--output", default="docs/data_dictionary.md")
     p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("check-playbook", help="validate an outreach playbook and its templates, list its campaigns")
+    p.add_argument("--playbook", help="playbook YAML (default: LIFECYCLE_PLAYBOOK or the built-in one)")
+    p.add_argument("--templates", help="templates folder (default: templates/ beside the playbook)")
+    p.set_defaults(func=cmd_check_playbook)
 
     p = sub.add_parser("summary", help="print the warehouse tables, row counts and where everything is")
     p.set_defaults(func=cmd_summary)

@@ -302,6 +302,18 @@ select customer_id, days_in_stage, warning_tier, health_band, rfm_segment
 from lifecycle.customer_stage_current
 where stage in ('loyal', 'advocate') and warning_tier > 0
 order by warning_tier desc, customer_id""",
+    "Whom did each campaign reach on the latest outreach day, and why were the others left out?": """\
+select campaign,
+    count(*) filter (where status = 'contacted') as contacted,
+    count(*) filter (where status = 'holdout') as held_out,
+    count(*) filter (where list_contains(reasons_excluded, 'suppressed')) as suppressed,
+    count(*) filter (where list_contains(reasons_excluded, 'no_consent')) as no_consent,
+    count(*) filter (where list_contains(reasons_excluded, 'frequency_cap')) as frequency_cap,
+    count(*) filter (where list_contains(reasons_excluded, 'lower_priority')) as lower_priority
+from outreach.outreach_list
+where as_of_date = (select max(as_of_date) from outreach.outreach_list)
+group by campaign
+order by campaign""",
 }
 
 
@@ -320,7 +332,8 @@ def render_markdown() -> str:
         "scores, `clean` the validated source rows. Every daily table has one row set per",
         "`as_of_date`; the `*_current` views (`lifecycle.customer_stage_current`,",
         "`lifecycle.stage_counts_current`, `lifecycle.stage_transitions_current`, `lifecycle.kpis_current`)",
-        "show the latest computed day.",
+        "show the latest computed day. The `outreach` schema holds the daily outreach lists, the",
+        "contact history and the campaign uplift.",
         "",
         "## Example queries",
         "",

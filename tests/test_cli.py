@@ -46,9 +46,24 @@ def test_backfill_records_every_partition_in_the_project_instance(tmp_path, env)
     summary = _run(["summary"], env)
     assert summary.returncode == 0
     assert "raw.orders" in summary.stdout and "days 2026-03-01..2026-03-03" in summary.stdout
+    assert "outreach.outreach_list" in summary.stdout and "(3 days, 2026-03-01..2026-03-03)" in summary.stdout
 
 
 def test_backfill_before_the_first_partition_is_refused(env):
     result = _run(["backfill", "--start", "2025-12-01", "--end", "2025-12-02"], env)
     assert result.returncode != 0
     assert "before the first partition 2026-01-01" in result.stderr
+
+
+def test_check_playbook_lists_the_campaigns_or_every_problem(tmp_path, env):
+    good = _run(["check-playbook"], env)
+    assert good.returncode == 0, good.stderr
+    assert "valid, 13 active campaigns; frequency cap 1 per 7 days" in good.stdout
+    assert "dormant_recall_sms" in good.stdout
+
+    bad = tmp_path / "playbook.yaml"
+    bad.write_text("version: v2\ncampaigns:\n  - {id: aa, target: {stages: [lost]}, channel: email, "
+                   "template: x, priority: 1, holdout_share: 2}\n")
+    result = _run(["check-playbook", "--playbook", str(bad)], {**env, "LIFECYCLE_PLAYBOOK": str(bad)})
+    assert result.returncode == 1
+    assert "campaigns[aa].target.stages[0]" in result.stderr and "campaigns[aa].holdout_share" in result.stderr

@@ -67,7 +67,7 @@ def test_the_documented_bi_queries_answer_on_a_customer_journey(tmp_path):
     conn = new_warehouse(tmp_path / "w.duckdb")
     journey(conn)  # A goes at_risk -> dormant on day 8
     build_stage_days(conn, DAYS[:11], SHORT)
-    moved, by_stage, warned = (conn.execute(q).fetchall() for q in EXAMPLE_QUERIES.values())
+    moved, by_stage, warned = (conn.execute(q).fetchall() for q in list(EXAMPLE_QUERIES.values())[:3])
     assert moved == [(1,)]
     assert ("dormant", 1, None) in by_stage and len(by_stage) == 9  # no day 30 days before: change unknown
     assert warned == []

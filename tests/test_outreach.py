@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
 from lifecycle_pipeline.outreach.playbook import (
     DEFAULT_TEMPLATES,
@@ -178,6 +179,11 @@ def test_consent_and_suppression_always_win(conn, tmp_path):
     assert got[("LATER", "recall_email")] == ("contacted", [])  # not yet suppressed at the end of D
     assert [r["customer_id"] for r in export_rows(tmp_path, D, "recall_email")] == ["LATER", "OK"]
     assert [r["customer_id"] for r in export_rows(tmp_path, D, "recall_sms")] == ["SMS_ONLY"]
+    # the documented BI query (docs/data_dictionary.md) answers "why were they left out?"
+    assert conn.execute(list(EXAMPLE_QUERIES.values())[3]).fetchall() == [
+        ("recall_email", 2, 0, 2, 3, 0, 0),  # contacted OK, LATER; suppressed BY_ID, BY_EMAIL; no consent x3
+        ("recall_sms", 1, 0, 2, 4, 0, 0),  # SMS_ONLY; BY_ID, BY_EMAIL; no SMS consent: OK, BY_EMAIL, WITHDRAWN, LATER
+    ]
 
     run_day(conn, tmp_path, playbook(RECALL.replace("cooldown_days: 30", "cooldown_days: 0")), day=day_(8))
     assert decisions(conn, day_(8))[("LATER", "recall_email")] == ("excluded", ["suppressed"])
