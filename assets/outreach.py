@@ -78,8 +78,17 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         ),
     ]
 
+    guards_check = dg.AssetCheckSpec(
+        name="guards_hold", asset=list_key, partitions_def=partitions_def,
+        description="Independent re-check of every selected row (contacted or held out) against the sources before "
+        "anything is recorded or exported: channel consent in the latest customer record, no suppression, the "
+        "frequency cap and the campaign cooldown over earlier days' contact history, one campaign per customer per "
+        "day (sql/outreach/guard_violations.sql). A violation fails the asset, so nothing of that day goes out.",
+    )
+
     @dg.multi_asset(
         specs=written_together,
+        check_specs=[guards_check],
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
@@ -118,6 +127,13 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 "campaigns": _campaign_table(last),
                 "rendered_sample": _samples(last),
             },
+        )
+        checked = {name: sum(r.guard_violations.get(name, 0) for r in results) for name in last.guard_violations}
+        yield dg.AssetCheckResult(
+            asset_key=list_key, check_name="guards_hold", passed=not any(checked.values()),
+            metadata={"days_checked": len(results), "selected_rows_checked": dg.MetadataValue.int(
+                sum(r.count("contacted") + r.count("holdout") for r in results)),
+                **{f"violations_{name}": dg.MetadataValue.int(n) for name, n in checked.items()}},
         )
         yield dg.MaterializeResult(
             asset_key=history_key,

@@ -189,6 +189,31 @@ def test_consent_and_suppression_always_win(conn, tmp_path):
     assert decisions(conn, day_(8))[("LATER", "recall_email")] == ("excluded", ["suppressed"])
 
 
+def test_the_independent_guard_recheck_catches_a_row_the_guards_should_have_excluded(conn, tmp_path):
+    from lifecycle_pipeline.daily_tables import end_of_day
+    from lifecycle_pipeline.outreach.lists import GuardViolation, verify_guards
+
+    dormant(conn, "OK")
+    dormant(conn, "SMS_ONLY", email_opt_in=False, sms_opt_in=True, phone="+15550000001")
+    dormant(conn, "GONE")
+    add_suppression(conn, at(day_(-1)), email="gone@example.com")
+    run_day(conn, tmp_path, playbook(RECALL))
+    params = {"as_of": D, "as_of_end": end_of_day(D, "UTC"), "cap_days": 7, "cap_max_contacts": 1}
+    assert verify_guards(conn, params) == {"without_consent": 0, "suppressed": 0, "over_frequency_cap": 0,
+                                           "in_cooldown": 0, "second_campaign_same_day": 0}
+    # simulate a bug in the guards: the re-check refuses the day
+    conn.execute("update outreach_day set status = 'contacted' "
+                 "where customer_id in ('SMS_ONLY', 'GONE') and campaign = 'recall_email'")
+    with pytest.raises(GuardViolation) as error:
+        verify_guards(conn, params)
+    assert "'without_consent': 1, 'suppressed': 1" in str(error.value)
+    assert "'second_campaign_same_day': 1" in str(error.value)  # SMS_ONLY now has the email and the SMS
+    run_day(conn, tmp_path, playbook(RECALL), day=day_(3))  # OK was contacted on D: the cap applies
+    conn.execute("update outreach_day set status = 'contacted' where customer_id = 'OK'")
+    with pytest.raises(GuardViolation, match="'over_frequency_cap': 2, 'in_cooldown': 1"):
+        verify_guards(conn, {**params, "as_of": day_(3), "as_of_end": end_of_day(day_(3), "UTC")})
+
+
 def test_the_frequency_cap_and_the_cooldown_hold_across_consecutive_days(conn, tmp_path):
     dormant(conn, "C")
     book = playbook("""
@@ -480,6 +505,9 @@ def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically
     assert "| campaign | matched | contacted | holdout | excluded | suppressed |" in listed["campaigns"].value
     assert "**Subject:**" in listed["rendered_sample"].value
     assert meta["outreach/campaign_exports"]["rows_exported"].value == contacted_per_day["2026-02-21"]
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "guards_hold"]
+    assert check.passed
+    assert check.metadata["days_checked"].value == 21 and check.metadata["selected_rows_checked"].value > 500
 
     # re-running a day gives byte-identical exports
     day_folder = exports_root / "2026-02-10"

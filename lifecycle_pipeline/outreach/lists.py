@@ -2,7 +2,8 @@
 
 ``build_outreach_day`` runs one day: the candidates query (``sql/outreach/outreach_candidates.sql``)
 matches every customer's stage row against the playbook's targets and applies the guards;
-the selected rows are rendered (any template error stops here, before anything is written);
+an independent re-check (``guard_violations.sql``) verifies the selected rows against the
+sources; the selected rows are rendered (any template error stops here, before anything is written);
 the export files are prepared in a temporary folder; the day's list and contact history
 replace the old ones in one transaction; then the export folder is swapped into place.
 A run killed at any point leaves either the old day or the new day, and re-running the
@@ -71,6 +72,7 @@ class OutreachDay:
     status_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, status) -> rows
     exclusions: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, reason) -> rows
     samples: dict[str, dict] = field(default_factory=dict)  # campaign -> first rendered contacted row
+    guard_violations: dict[str, int] = field(default_factory=dict)  # the re-check's count per guard (all 0)
 
     def count(self, status: str, campaign: str | None = None) -> int:
         return sum(n for (c, s), n in self.status_counts.items() if s == status and campaign in (None, c))
@@ -94,6 +96,24 @@ def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> N
     conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 18) + ")", rows)
 
 
+class GuardViolation(RuntimeError):
+    """The independent re-check found a selected row that a guard should have excluded (a bug: nothing is sent)."""
+
+
+def verify_guards(conn: duckdb.DuckDBPyConnection, params: dict) -> dict[str, int]:
+    """Re-check the day's selected rows against the sources (``sql/outreach/guard_violations.sql``).
+
+    Returns the (zero) count per guard; raises ``GuardViolation`` before anything is written otherwise.
+    """
+    statement = sql.load("outreach/guard_violations")
+    cursor = conn.execute(statement, bind(statement, params))
+    counts = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
+    if any(counts.values()):
+        raise GuardViolation(f"outreach of {params['as_of']}: selected rows break a guard {counts}; "
+                             "nothing was recorded or exported")
+    return counts
+
+
 def build_outreach_day(
     conn: duckdb.DuckDBPyConnection,
     day: dt.date,
@@ -114,6 +134,7 @@ def build_outreach_day(
     }
     statement = "create or replace temp table outreach_day as " + sql.load("outreach/outreach_candidates")
     conn.execute(statement, bind(statement, params))
+    guards = verify_guards(conn, params)
 
     # render every selected row (contacted and held out) before anything is written
     selected = conn.sql(
@@ -146,11 +167,11 @@ def build_outreach_day(
         exports.discard(staging)
         raise
     export_dir = exports.publish_day(staging, export_root, day)
-    return _summary(conn, day, export_dir, rendered, selected)
+    return _summary(conn, day, export_dir, rendered, selected, guards)
 
 
-def _summary(conn, day, export_dir, rendered, selected) -> OutreachDay:
-    summary = OutreachDay(day=day, export_dir=export_dir)
+def _summary(conn, day, export_dir, rendered, selected, guards) -> OutreachDay:
+    summary = OutreachDay(day=day, export_dir=export_dir, guard_violations=guards)
     summary.status_counts = {
         (campaign, status): n for campaign, status, n in conn.execute(
             "select campaign, status, count(*) from outreach_day group by all order by all").fetchall()

@@ -1,0 +1,52 @@
+-- An independent re-check of the day's selected rows (temp table `outreach_day`: contacted
+-- and held out) against the sources, written differently from outreach_candidates.sql on
+-- purpose: every count must be 0 before anything is recorded or exported.
+with selected as (
+    select d.*, k.consent_column, k.cooldown_days
+    from outreach_day as d
+    inner join outreach_campaigns as k on k.campaign = d.campaign
+    where d.status <> 'excluded'
+),
+
+latest_record as (
+    select s.customer_id, s.campaign, s.consent_column, c.email_opt_in, c.sms_opt_in, c.email
+    from selected as s
+    inner join clean.customers as c
+        on c.customer_id = s.customer_id and c._partition_date <= $as_of and c.signup_at < $as_of_end
+    qualify row_number() over (
+        partition by s.customer_id, s.campaign
+        order by c._partition_date desc, coalesce(c.updated_at, c.signup_at) desc, c._source_file desc,
+            c._source_row desc
+    ) = 1
+),
+
+known_suppressions as (
+    select customer_id, email from clean.suppressions where _partition_date <= $as_of and suppressed_at < $as_of_end
+)
+
+select
+    (select count(*) from selected) - (
+        select count(*) from latest_record
+        where (consent_column = 'email_opt_in' and email_opt_in) or (consent_column = 'sms_opt_in' and sms_opt_in)
+    ) as without_consent,
+    (
+        select count(*) from latest_record as r
+        where r.customer_id in (select customer_id from known_suppressions)
+            or lower(trim(r.email)) in (select lower(trim(email)) from known_suppressions)
+    ) as suppressed,
+    (
+        select count(*) from selected as s
+        where (
+            select count(*) from outreach.contact_history as h
+            where h.customer_id = s.customer_id and h.as_of_date < $as_of and h.as_of_date > $as_of::date - $cap_days
+        ) + 1 > $cap_max_contacts
+    ) as over_frequency_cap,
+    (
+        select count(*) from selected as s
+        where exists (
+            select 1 from outreach.contact_history as h
+            where h.customer_id = s.customer_id and h.campaign = s.campaign
+                and h.as_of_date < $as_of and h.as_of_date > $as_of::date - s.cooldown_days
+        )
+    ) as in_cooldown,
+    (select count(*) - count(distinct customer_id) from selected) as second_campaign_same_day
