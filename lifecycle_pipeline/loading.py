@@ -80,11 +80,14 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, contracts: list[SourceCont
 
 
 def ensure_clean_tables(conn: duckdb.DuckDBPyConnection, contracts: list[SourceContract]) -> None:
-    """``clean.<source>`` tables with the raw schema (created empty when missing)."""
+    """``clean.<source>`` tables with the raw schema (created empty when missing), and the
+    ``clean.customers_as_of`` table macro (``sql/clean/customers_as_of.sql``)."""
     conn.execute("create schema if not exists clean")
     for contract in contracts:
         name = quote_ident(contract.name)
         conn.execute(f"create table if not exists clean.{name} as select * from raw.{name} limit 0")
+        if contract.name == "customers":
+            conn.execute(sql.load("clean/customers_as_of"))
 
 
 def raw_table_ddl(contract: SourceContract) -> str:

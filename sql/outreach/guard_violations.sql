@@ -11,13 +11,7 @@ with selected as (
 latest_record as (
     select s.customer_id, s.campaign, s.consent_column, c.email_opt_in, c.sms_opt_in, c.email
     from selected as s
-    inner join clean.customers as c
-        on c.customer_id = s.customer_id and c._partition_date <= $as_of and c.signup_at < $as_of_end
-    qualify row_number() over (
-        partition by s.customer_id, s.campaign
-        order by c._partition_date desc, coalesce(c.updated_at, c.signup_at) desc, c._source_file desc,
-            c._source_row desc
-    ) = 1
+    inner join clean.customers_as_of($as_of, $as_of_end) as c on c.customer_id = s.customer_id
 ),
 
 known_suppressions as (

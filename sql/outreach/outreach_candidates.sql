@@ -11,14 +11,7 @@
 -- Holdout: the first 60 bits of md5(campaign || '|' || customer_id) as a fraction of 2^60,
 -- below holdout_share: the same customer is always in or out of a campaign's holdout.
 with customers_as_of as (
-    select *
-    from clean.customers
-    where _partition_date <= $as_of
-        and signup_at < $as_of_end
-    qualify row_number() over (
-        partition by customer_id
-        order by _partition_date desc, coalesce(updated_at, signup_at) desc, _source_file desc, _source_row desc
-    ) = 1
+    select * from clean.customers_as_of($as_of, $as_of_end)
 ),
 
 active_suppressions as (

@@ -3,14 +3,7 @@
 -- day after newer days exist gives the same answer). Dates are business-calendar dates
 -- (the connection's TimeZone). Grain: one row per customer known by then.
 with customers_as_of as (
-    select *
-    from clean.customers
-    where _partition_date <= $as_of
-        and signup_at < $as_of_end
-    qualify row_number() over (
-        partition by customer_id
-        order by _partition_date desc, coalesce(updated_at, signup_at) desc, _source_file desc, _source_row desc
-    ) = 1
+    select * from clean.customers_as_of($as_of, $as_of_end)
 ),
 
 orders_as_of as (
