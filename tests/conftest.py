@@ -59,6 +59,22 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
     return dg.materialize(selection, partition_key=partition_key, resources=resources, tags=tags, **kwargs)
 
 
+def materialize_sample_range(tmp_path: Path, start: str, end: str, customers: int = 1_000, seed: int = 5):
+    """Sample data for ``start..end`` and every asset materialized over that range as one run.
+
+    Returns (settings, defs, asset keys, result).
+    """
+    from lifecycle_pipeline.sample_data import generate, write_sample_data
+
+    settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
+    write_sample_data(generate(customers, day(start), day(end), seed=seed), settings.landing_root)
+    defs = build_definitions(settings)
+    keys = [k.to_user_string() for a in defs.assets for k in a.keys]
+    result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": start,
+                                           "dagster/asset_partition_range_end": end})
+    return settings, defs, keys, result
+
+
 def query(settings: ProjectSettings, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
         conn.execute("set TimeZone = ?", [settings.timezone])

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -447,18 +448,10 @@ def test_uplift_compares_what_contacted_and_held_out_customers_did_within_the_wi
 def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically(tmp_path):
     import dagster as dg
 
-    from lifecycle_pipeline.definitions import build_definitions
-    from lifecycle_pipeline.sample_data import generate, write_sample_data
-    from lifecycle_pipeline.settings import ProjectSettings
     from resources import OutreachConfig
-    from tests.conftest import materialize, query
+    from tests.conftest import materialize, materialize_sample_range, query
 
-    settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
-    write_sample_data(generate(1_000, dt.date(2026, 2, 1), dt.date(2026, 2, 21), seed=11), settings.landing_root)
-    defs = build_definitions(settings)
-    keys = [k.to_user_string() for a in defs.assets for k in a.keys]
-    result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
-                                           "dagster/asset_partition_range_end": "2026-02-21"})
+    settings, defs, _keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-21", seed=11)
     assert result.success
     exports_root = settings.outreach_export_dir
     assert sorted(p.name for p in exports_root.iterdir()) == [f"2026-02-{d:02d}" for d in range(1, 22)]
@@ -517,7 +510,6 @@ def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically
 
     # a template error fails the asset with the template, line and variable, and exports nothing
     broken = tmp_path / "broken_templates"
-    import shutil
     shutil.copytree(DEFAULT_TEMPLATES, broken)
     (broken / "dormant_recall" / "body.txt.j2").write_text("Hi {{ first_name }}\n{{ frist_name }}\n")
     selection = [a for a in defs.assets if "outreach_lists" == getattr(a, "node_def", None).name]

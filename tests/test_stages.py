@@ -273,17 +273,9 @@ def test_kpis_of_a_day_match_their_definitions(conn):
 
 def test_stage_assets_on_sample_data_count_every_known_customer_every_day(tmp_path):
     from lifecycle_pipeline.contracts import SOURCES
-    from lifecycle_pipeline.definitions import build_definitions
-    from lifecycle_pipeline.sample_data import generate, write_sample_data
-    from lifecycle_pipeline.settings import ProjectSettings
-    from tests.conftest import materialize, query
+    from tests.conftest import materialize_sample_range, query
 
-    settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
-    write_sample_data(generate(1_000, dt.date(2026, 2, 1), dt.date(2026, 2, 28), seed=5), settings.landing_root)
-    defs = build_definitions(settings)
-    keys = [k.to_user_string() for a in defs.assets for k in a.keys]
-    result = materialize(defs, keys, tags={"dagster/asset_partition_range_start": "2026-02-01",
-                                           "dagster/asset_partition_range_end": "2026-02-28"})
+    settings, _defs, keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-28", seed=5)
     assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5 + 4
     per_day = query(settings, """
         select c.as_of_date, sum(c.customers), k.known_customers,

@@ -13,7 +13,6 @@ day recomputes it from the contact history of earlier days only, so the result i
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,9 +139,10 @@ def build_outreach_day(
     selected = conn.sql(
         "select * from outreach_day where status <> 'excluded' order by campaign, customer_id"
     ).to_arrow_table().to_pylist()
-    rendered, rows_by_campaign = [], {c.id: [] for c in playbook.active_campaigns}
+    campaigns = {c.id: c for c in playbook.active_campaigns}
+    rendered, rows_by_campaign = [], {c: [] for c in campaigns}
     for row in selected:
-        campaign = playbook.campaign(row["campaign"])
+        campaign = campaigns[row["campaign"]]
         parts = renderer.render(campaign, {name: row.get(name) for name in VARIABLES})
         contacted = row["status"] == "contacted"
         export_file = exports.relative_name(day, campaign.id) if contacted else None
@@ -176,13 +176,11 @@ def _summary(conn, day, export_dir, rendered, selected, guards) -> OutreachDay:
         (campaign, status): n for campaign, status, n in conn.execute(
             "select campaign, status, count(*) from outreach_day group by all order by all").fetchall()
     }
-    reasons: Counter = Counter()
-    for campaign, reason, n in conn.execute(
-        "select campaign, reason, count(*) from (select campaign, unnest(reasons_excluded) as reason from outreach_day) "
-        "group by all order by all"
-    ).fetchall():
-        reasons[(campaign, reason)] += n
-    summary.exclusions = dict(reasons)
+    summary.exclusions = {
+        (campaign, reason): n for campaign, reason, n in conn.execute(
+            "select campaign, reason, count(*) from (select campaign, unnest(reasons_excluded) as reason "
+            "from outreach_day) group by all order by all").fetchall()
+    }
     for row, parts in zip(selected, rendered):
         if row["status"] == "contacted" and row["campaign"] not in summary.samples:
             summary.samples[row["campaign"]] = {"customer_id": row["customer_id"],
