@@ -162,8 +162,9 @@ def cmd_check_playbook(settings: ProjectSettings, args: argparse.Namespace) -> i
           f"per {playbook.frequency_cap.days} days")
     for c in playbook.active_campaigns:
         target = ", ".join(f"{k}={v}" for k, v in c.target.model_dump().items() if v is not None)
+        limit = f"  limit {c.daily_limit}/day" if c.daily_limit else ""
         print(f"  {c.priority:>3}  {c.id:<28} {c.channel:<9} holdout {c.holdout_share:.0%}  "
-              f"cooldown {c.cooldown_days:>3} d  {target}")
+              f"cooldown {c.cooldown_days:>3} d  {target}{limit}")
     return 0
 
 

@@ -238,7 +238,7 @@ _doc(
     ("held_out", "BOOLEAN", "The customer is in this campaign's holdout group (hash of customer and campaign)."),
     ("reason_selected", "VARCHAR", "Why the campaign was chosen: the target criteria met and the priority."),
     ("reasons_excluded", "VARCHAR[]", "Why not: suppressed, no_consent, no_address, frequency_cap, cooldown, "
-                                      "lower_priority (empty when selected)."),
+                                      "lower_priority, daily_limit (empty when selected)."),
     ("stage", "VARCHAR", "Lifecycle stage that day."),
     ("address", "VARCHAR", "Email or phone the channel uses."),
     ("offer_code", "VARCHAR", "Offer code for the customer (selected rows of campaigns with an offer)."),

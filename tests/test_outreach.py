@@ -268,6 +268,24 @@ def test_priorities_pick_one_campaign_per_customer_and_day(conn, tmp_path):
                                                                                 "campaigns")
 
 
+def test_a_daily_limit_keeps_the_most_valuable_customers_and_the_rest_wait(conn, tmp_path):
+    for cid, amount in (("LOW", 10), ("TOP", 500), ("MID", 100), ("TIE_A", 50), ("TIE_B", 50)):
+        dormant(conn, cid, sms_opt_in=True, phone="+15550001111")
+        add_order(conn, f"{cid}-0", cid, at(day_(-101)), amount=amount)
+    book = playbook("""
+  - {id: calls, target: {stages: [dormant]}, channel: call_task, template: callback_task, priority: 1,
+     cooldown_days: 30, holdout_share: 0, daily_limit: 2}
+""")
+    run_day(conn, tmp_path, book)
+    got = decisions(conn)
+    assert {c for (c, _k), (status, _r) in got.items() if status == "contacted"} == {"TOP", "MID"}
+    assert got[("TIE_A", "calls")] == got[("TIE_B", "calls")] == got[("LOW", "calls")] == ("excluded", ["daily_limit"])
+    run_day(conn, tmp_path, book, day=day_(1))  # the next day the next two by revenue (ties by id), not the same
+    assert {c for (c, _k), (status, _r) in decisions(conn, day_(1)).items() if status == "contacted"} \
+        == {"TIE_A", "TIE_B"}
+    assert decisions(conn, day_(1))[("TOP", "calls")] == ("excluded", ["frequency_cap", "cooldown"])
+
+
 def test_entered_targets_only_the_day_of_the_move(conn, tmp_path):
     dormant(conn, "C")  # at_risk until D-10 (r = 90 on D-10), dormant from D-9
     add_customer(conn, "NEWBIE", signup=at(D, "09:00:00"), first_name="N", email="n@example.com", email_opt_in=True)

@@ -28,7 +28,9 @@ from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, VARIABLES, Rende
 
 LIST_TABLE = "outreach.outreach_list"
 HISTORY_TABLE = "outreach.contact_history"
-EXCLUSION_REASONS = ("suppressed", "no_consent", "no_address", "frequency_cap", "cooldown", "lower_priority")
+EXCLUSION_REASONS = (
+    "suppressed", "no_consent", "no_address", "frequency_cap", "cooldown", "lower_priority", "daily_limit",
+)
 
 _CAMPAIGNS_DDL = """
 create or replace temp table outreach_campaigns (
@@ -36,7 +38,7 @@ create or replace temp table outreach_campaigns (
     stages varchar[], entered varchar[], entered_from varchar[], warning_tiers integer[],
     rfm_segments varchar[], health_bands varchar[], cooldown_days integer, holdout_share double,
     offer_code varchar, offer_description varchar, offer_unique boolean, offer_valid_days integer,
-    consent_column varchar, address_column varchar
+    consent_column varchar, address_column varchar, daily_limit integer
 )
 """
 
@@ -90,9 +92,9 @@ def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> N
             c.target.rfm_segments, c.target.health_bands, c.cooldown_days, c.holdout_share,
             offer.code if offer else None, offer.description if offer else None,
             offer.unique_per_customer if offer else None, offer.valid_days if offer else None,
-            rule.consent, rule.address,
+            rule.consent, rule.address, c.daily_limit,
         ])
-    conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 18) + ")", rows)
+    conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 19) + ")", rows)
 
 
 class GuardViolation(RuntimeError):

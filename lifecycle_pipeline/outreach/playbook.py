@@ -86,6 +86,10 @@ class Campaign(_Strict):
     offer: Offer | None = None
     cooldown_days: int = Field(30, ge=0, description="Days before this campaign may contact the same customer again.")
     holdout_share: float = Field(0.1, ge=0, lt=1, description="Share of selected customers held out (not contacted).")
+    daily_limit: int | None = Field(
+        None, ge=1, description="At most this many customers selected per day (e.g. account-manager capacity), "
+        "those with the most lifetime revenue first; the others wait for a later day.",
+    )
     enabled: bool = True
 
 

@@ -7,6 +7,7 @@
 --                     frequency_cap  $cap_max_contacts contacts (or holdouts) already in the last $cap_days - 1 days
 --                     cooldown       this campaign reached the customer less than cooldown_days ago
 --                     lower_priority passed every guard, but a campaign with a smaller priority number won
+--                     daily_limit    the campaign already has daily_limit picks with more lifetime revenue
 --   status            contacted / holdout (selected, but in the campaign's deterministic holdout) / excluded
 -- Holdout: the first 60 bits of md5(campaign || '|' || customer_id) as a fraction of 2^60,
 -- below holdout_share: the same customer is always in or out of a campaign's holdout.
@@ -122,6 +123,29 @@ ranked as (
         row_number() over (partition by customer_id order by len(guard_reasons) > 0, priority) as choice,
         count(*) filter (where len(guard_reasons) = 0) over (partition by customer_id) as eligible_campaigns
     from guarded
+),
+
+limited as (
+    -- a campaign's daily_limit (e.g. account-manager capacity) keeps its most valuable picks
+    select
+        *,
+        row_number() over (
+            partition by campaign, len(guard_reasons) = 0 and choice = 1
+            order by revenue_lifetime desc nulls last, customer_id
+        ) as campaign_rank
+    from ranked
+),
+
+decided as (
+    select
+        *,
+        case
+            when len(guard_reasons) > 0 then guard_reasons
+            when choice > 1 then ['lower_priority']
+            when campaign_rank > daily_limit then ['daily_limit']
+            else []::varchar[]
+        end as reasons
+    from limited
 )
 
 select
@@ -131,13 +155,13 @@ select
     channel,
     priority,
     case
-        when len(guard_reasons) > 0 or choice > 1 then 'excluded'
+        when len(reasons) > 0 then 'excluded'
         when held_out then 'holdout'
         else 'contacted'
     end as status,
     held_out,
     case
-        when len(guard_reasons) = 0 and choice = 1 then concat_ws(
+        when len(reasons) = 0 then concat_ws(
             '; ',
             case when stages is not null then 'stage ' || stage end,
             case when entered is not null then 'entered ' || stage || ' today from ' || coalesce(previous_stage, '(signup)') end,
@@ -148,14 +172,11 @@ select
             || case when eligible_campaigns > 1 then 's' else '' end
         )
     end as reason_selected,
-    case
-        when len(guard_reasons) = 0 and choice > 1 then ['lower_priority']
-        else guard_reasons
-    end as reasons_excluded,
+    reasons as reasons_excluded,
     stage,
     address,
     case
-        when len(guard_reasons) > 0 or choice > 1 or offer_code is null then null
+        when len(reasons) > 0 or offer_code is null then null
         when offer_unique then offer_code || '-' || upper(substr(md5(campaign || '|' || customer_id || '|' || $as_of::varchar), 1, 8))
         else offer_code
     end as offer_code,
@@ -179,5 +200,5 @@ select
     rfm_segment,
     offer_description,
     $as_of::date + offer_valid_days as offer_expires
-from ranked
+from decided
 order by campaign, customer_id
