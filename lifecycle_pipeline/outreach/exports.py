@@ -28,9 +28,13 @@ EXPORT_COLUMNS = (
 MANIFEST = "manifest.json"
 
 
+def _file_name(campaign: str) -> str:
+    return f"{campaign}.csv"
+
+
 def relative_name(day: dt.date, campaign: str) -> str:
     """A campaign's export file of a day, relative to the export root: ``YYYY-MM-DD/<campaign>.csv``."""
-    return f"{day.isoformat()}/{campaign}.csv"
+    return f"{day.isoformat()}/{_file_name(campaign)}"
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:
@@ -59,8 +63,8 @@ def prepare_day(root: Path | str, day: dt.date, rows_by_campaign: dict[str, list
     for campaign in sorted(rows_by_campaign):
         rows = rows_by_campaign[campaign]
         data = _csv_bytes(rows)
-        _write(staging / f"{campaign}.csv", data)
-        files.append({"file": f"{campaign}.csv", "campaign": campaign, "rows": len(rows),
+        _write(staging / _file_name(campaign), data)
+        files.append({"file": _file_name(campaign), "campaign": campaign, "rows": len(rows),
                       "sha256": hashlib.sha256(data).hexdigest()})
     manifest = {"as_of_date": day.isoformat(), "playbook_version": playbook_version, "files": files}
     _write(staging / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
@@ -81,9 +85,9 @@ def publish_day(staging: Path, root: Path | str, day: dt.date) -> Path:
     return final
 
 
-def discard(staging: Path | None) -> None:
-    if staging is not None:
-        shutil.rmtree(staging, ignore_errors=True)
+def discard(staging: Path) -> None:
+    """Remove a prepared folder that will not be published."""
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def remove_leftovers(root: Path | str, day: dt.date) -> None:

@@ -165,12 +165,6 @@ class Playbook(_Strict):
     def active_campaigns(self) -> list[Campaign]:
         return sorted((c for c in self.campaigns if c.enabled), key=lambda c: c.priority)
 
-    def campaign(self, campaign_id: str) -> Campaign:
-        for c in self.campaigns:
-            if c.id == campaign_id:
-                return c
-        raise KeyError(campaign_id)
-
 
 def _location(loc: tuple, raw: dict) -> str:
     """``campaigns[dormant_recall].target.stages[0]`` from pydantic's ``('campaigns', 3, 'target', 'stages', 0)``."""

@@ -36,7 +36,7 @@ suppressed as (
 contact_windows as (
     select
         customer_id,
-        count(*) filter (where as_of_date > $as_of::date - $cap_days) as contacts_in_cap_window
+        count(*) as contacts_in_cap_window
     from outreach.contact_history
     where as_of_date < $as_of
         and as_of_date > $as_of::date - $cap_days
