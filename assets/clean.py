@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-import sql
-from assets.common import daily_table_asset, partition_days
+from lifecycle_pipeline import sql
+from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.loading import ensure_clean_tables
-from resources import WarehouseResource
+from lifecycle_pipeline.resources import WarehouseResource
 
 
 def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.common import daily_table_asset, partition_days
+from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.loading import PartitionLoad, ensure_warehouse, load_partition
 from lifecycle_pipeline.quality_rules import all_rules
 from lifecycle_pipeline.validation import SuiteRunner, validate_days
-from resources import LandingZone, QualityConfig, WarehouseResource
+from lifecycle_pipeline.resources import LandingZone, QualityConfig, WarehouseResource
 
 
 def _preview(conn, contract: SourceContract, days: list[dt.date]) -> str:

@@ -8,10 +8,11 @@ sql/outreach/; campaigns: the playbook of the `outreach` resource.
 
 import dagster as dg
 
-from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
-from lifecycle_pipeline.outreach.lists import EXCLUSION_REASONS, HISTORY_TABLE, LIST_TABLE, OutreachDay, build_outreach_day
+from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
+from lifecycle_pipeline.outreach.lists import HISTORY_TABLE, LIST_TABLE, OutreachDay, build_outreach_day
+from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
 from lifecycle_pipeline.outreach.uplift import UPLIFT_TABLE, compute_uplift
-from resources import OutreachConfig, WarehouseResource
+from lifecycle_pipeline.resources import OutreachConfig, WarehouseResource
 
 _COMMON = {"group_name": "outreach", "owners": OWNERS, "tags": {"layer": "outreach"}}
 EXPORTS_KEY = dg.AssetKey(["outreach", "campaign_exports"])

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
+from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import scoring as rules
-from resources import ScoringConfig, WarehouseResource
+from lifecycle_pipeline.dictionary import asset_description
+from lifecycle_pipeline.resources import ScoringConfig, StageConfig, WarehouseResource
 
 CLEAN_INPUTS = ["customers", "orders", "events", "support_tickets", "nps_responses"]
 
@@ -56,7 +57,7 @@ def _preview(conn, table, day):
 
 
 def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary: Callable, partitions_def):
-    """A daily scoring asset writing ``table`` with ``compute(conn, day, timezone, settings)`` per day."""
+    """A daily scoring asset writing ``table`` with ``compute(conn, day, timezone, settings, lifecycle)`` per day."""
 
     @dg.asset(
         key=dg.AssetKey(["scoring", name]),
@@ -69,14 +70,16 @@ def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
         metadata=derived_table_metadata(table),
-        description=compute.__doc__,
+        description=asset_description(table),
     )
-    def _asset(context: dg.AssetExecutionContext, duckdb: WarehouseResource, scoring: ScoringConfig):
-        settings = scoring.settings()
+    def _asset(
+        context: dg.AssetExecutionContext, duckdb: WarehouseResource, scoring: ScoringConfig, stages: StageConfig
+    ):
+        settings, lifecycle = scoring.settings(), stages.settings()
         days = partition_days(context)
         with duckdb.get_connection() as conn:
             for day in days:
-                rows = compute(conn, day, duckdb.timezone, settings)
+                rows = compute(conn, day, duckdb.timezone, settings, lifecycle)
                 context.log.debug(f"{table} {day}: {rows} rows")
             metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days)}
             metadata |= summary(conn, table, days[-1])
@@ -85,84 +88,29 @@ def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary
     return _asset
 
 
+# (asset name, table, upstream asset names, compute, metadata summary): compute takes
+# (conn, day, timezone, scoring settings, lifecycle stage settings) and returns the day's row count
+_SPECS = [
+    ("customer_features", rules.FEATURES_TABLE, [f"clean/{s}" for s in CLEAN_INPUTS],
+     lambda conn, day, tz, s, _: rules.compute_customer_features(conn, day, tz, s), _preview),
+    ("rfm_scores", rules.RFM_TABLE, ["scoring/customer_features"],
+     lambda conn, day, tz, s, _: rules.compute_rfm(conn, day), _counts_by("rfm_segment")),
+    ("nps_daily", rules.NPS_TABLE, ["clean/nps_responses"],
+     lambda conn, day, tz, s, _: rules.compute_nps_daily(conn, day, tz, s), _nps_summary),
+    ("health_scores", rules.HEALTH_TABLE, ["scoring/customer_features", "clean/events"],
+     lambda conn, day, tz, s, _: rules.compute_health(conn, day, s), _counts_by("health_band")),
+    ("early_warnings", rules.WARNINGS_TABLE, ["scoring/customer_features"],
+     lambda conn, day, tz, s, lifecycle: rules.compute_early_warnings(conn, day, s, lifecycle),
+     _counts_by("warning_tier")),
+    ("customer_ltv", rules.LTV_TABLE, ["scoring/customer_features"],
+     lambda conn, day, tz, s, _: rules.compute_ltv(conn, day, s), _ltv_summary),
+    ("channel_economics", rules.CHANNELS_TABLE, ["scoring/customer_ltv", "clean/marketing_spend"],
+     lambda conn, day, tz, s, _: rules.compute_channel_economics(conn, day, s), _channel_summary),
+]
+
+
 def build_scoring_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    clean = [dg.AssetKey(["clean", s]) for s in CLEAN_INPUTS]
-    features_key = dg.AssetKey(["scoring", "customer_features"])
-    ltv_key = dg.AssetKey(["scoring", "customer_ltv"])
-    specs = [
-        ("customer_features", rules.FEATURES_TABLE, clean, features_doc, _preview),
-        ("rfm_scores", rules.RFM_TABLE, [features_key], rfm_doc, _counts_by("rfm_segment")),
-        ("nps_daily", rules.NPS_TABLE, [dg.AssetKey(["clean", "nps_responses"])], nps_doc, _nps_summary),
-        ("health_scores", rules.HEALTH_TABLE, [features_key, dg.AssetKey(["clean", "events"])], health_doc,
-         _counts_by("health_band")),
-        ("early_warnings", rules.WARNINGS_TABLE, [features_key], warnings_doc, _counts_by("warning_tier")),
-        ("customer_ltv", rules.LTV_TABLE, [features_key], ltv_doc, _ltv_summary),
-        ("channel_economics", rules.CHANNELS_TABLE, [ltv_key, dg.AssetKey(["clean", "marketing_spend"])],
-         channels_doc, _channel_summary),
+    return [
+        _scoring_asset(name, table, [dg.AssetKey(d.split("/")) for d in deps], compute, summary, partitions_def)
+        for name, table, deps, compute, summary in _SPECS
     ]
-    return [_scoring_asset(*spec, partitions_def=partitions_def) for spec in specs]
-
-
-# The compute wrappers below carry the descriptions users read in the UI.
-
-
-def features_doc(conn, day, timezone, settings):
-    """Per-customer features as of the end of each business day: `scoring.customer_features`, grain customer x
-    as_of_date, for every customer known by then. First/last completed order, completed orders and net revenue
-    (lifetime and trailing 365 days; refunds and cancellations excluded), average order value, days between the
-    last two orders, recency, active days and activity (last 30 days / the 90 before), core features used
-    (90 days), referrals (365 days), average CSAT (180 days), latest NPS (365 days) and its category, days since
-    any activity / an aha action / signup. Only data landed up to that day counts, so a backfill reproduces
-    history. Rules: DOMAIN.md (Scores); SQL: sql/scoring/customer_features.sql."""
-    return rules.compute_customer_features(conn, day, timezone, settings)
-
-
-def rfm_doc(conn, day, timezone, settings):
-    """RFM per buyer and business day: `scoring.rfm_scores`, grain customer x as_of_date over customers with at
-    least one completed order. R (recency, 5 = most recent), F (completed orders, 365 days) and M (net revenue,
-    365 days) scored 1-5 by rank-based quintiles (floor(5 x share strictly below) + 1), so equal values get
-    equal scores whatever the row order; the RFM code (e.g. `545`) and the segment from the R x F map of
-    DOMAIN.md (champions ... hibernating). SQL: sql/scoring/rfm_scores.sql."""
-    return rules.compute_rfm(conn, day)
-
-
-def nps_doc(conn, day, timezone, settings):
-    """Company NPS per business day: `scoring.nps_daily`, one row per as_of_date over the trailing 90 days
-    (configurable); each customer's latest answer counts once; 0-6 detractors, 7-8 passives, 9-10 promoters;
-    NPS = % promoters - % detractors (DOMAIN.md, Scores). NULL with a note when nobody answered (a business
-    without NPS data). The per-customer category is `nps_category` in `scoring.customer_features`."""
-    return rules.compute_nps_daily(conn, day, timezone, settings)
-
-
-def health_doc(conn, day, timezone, settings):
-    """Customer health score 0-100 per business day: `scoring.health_scores`, grain customer x as_of_date.
-    Components (each 0-100): activity frequency 40 %, feature-adoption breadth 30 %, service quality (CSAT)
-    20 %, feedback (NPS) 10 % (DOMAIN.md, Scores; weights configurable). A component without data is NULL and
-    its weight is spread over the others; `components_present` lists what counted. Bands: healthy >= 85,
-    stable 60-84, concerning 40-59, critical < 40. SQL: sql/scoring/health_scores.sql."""
-    return rules.compute_health(conn, day, settings)
-
-
-def warnings_doc(conn, day, timezone, settings):
-    """Early-warning tier per customer and business day: `scoring.early_warnings`, grain customer x as_of_date.
-    For customers not yet dormant or churned: tier 3 no activity for 60 days, tier 2 no aha action (core
-    feature use or an order) for 14 days, tier 1 activity in the last 30 days at least 30 % below the
-    customer's own 30-day average of the 90 days before; the highest wins and `warning_reason` says what fired
-    with the figures (DOMAIN.md, Early-warning tiers). SQL: sql/scoring/early_warnings.sql."""
-    return rules.compute_early_warnings(conn, day, settings)
-
-
-def ltv_doc(conn, day, timezone, settings):
-    """Customer lifetime value per business day: `scoring.customer_ltv`, grain customer x as_of_date.
-    Historical LTV = net revenue to date; expected LTV = average order value x purchase frequency (orders per
-    year) x expected lifetime (3 years) x gross margin (0.3), all configurable (DOMAIN.md, Scores).
-    SQL: sql/scoring/customer_ltv.sql."""
-    return rules.compute_ltv(conn, day, settings)
-
-
-def channels_doc(conn, day, timezone, settings):
-    """Acquisition-channel economics per business day: `scoring.channel_economics`, grain channel x as_of_date.
-    New customers, spend and CAC (that day and over 30 days), the average historical and expected LTV of the
-    channel's cohort (customers acquired in 365 days), LTV/CAC and a flag: unprofitable < 1, scale > 3
-    (DOMAIN.md, Scores: keep channels with LTV/CAC > 3). SQL: sql/scoring/channel_economics.sql."""
-    return rules.compute_channel_economics(conn, day, settings)

@@ -8,9 +8,10 @@ days; `lifecycle/kpis_daily` follows. Rules: lifecycle_pipeline/stages.py, sql/s
 
 import dagster as dg
 
-from assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
+from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import stages as rules
-from resources import StageConfig, WarehouseResource
+from lifecycle_pipeline.resources import StageConfig, WarehouseResource
+from lifecycle_pipeline.vocabulary import STAGES
 
 _COMMON = {"group_name": "lifecycle", "kinds": {"duckdb"}, "owners": OWNERS, "tags": {"layer": "lifecycle"}}
 _SCORES = ["customer_features", "rfm_scores", "health_scores", "early_warnings"]
@@ -100,7 +101,7 @@ def build_stage_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             asset_key=dg.AssetKey(rules.COUNTS_TABLE.split(".")),
             # one number per stage, so the UI charts the stages over the partitions
             metadata={"stage_counts": counts, "known_customers": dg.MetadataValue.int(rows),
-                      **{f"customers_{stage}": dg.MetadataValue.int(per_stage[stage]) for stage in rules.STAGES}},
+                      **{f"customers_{stage}": dg.MetadataValue.int(per_stage[stage]) for stage in STAGES}},
         )
 
     @dg.asset(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lifecycle_pipeline.vocabulary import ACQUISITION_CHANNELS, EVENT_TYPES, ORDER_STATUSES, SUPPRESSION_REASONS
+
 TIMESTAMP = "TIMESTAMPTZ"
 MONEY = "DECIMAL(18,2)"
 
@@ -60,18 +62,6 @@ class SourceContract:
         return ", ".join(parts)
 
 
-ORDER_STATUSES = ("completed", "refunded", "cancelled")
-EVENT_TYPES = (
-    "login",
-    "page_view",
-    "core_feature_use",
-    "feature_use",
-    "email_open",
-    "email_click",
-    "referral_sent",
-)
-ACQUISITION_CHANNELS = ("organic", "paid_search", "social", "display", "affiliate", "email", "referral")
-SUPPRESSION_REASONS = ("unsubscribe", "bounce", "complaint", "manual")
 
 CUSTOMERS = SourceContract(
     name="customers",

@@ -2,16 +2,16 @@
 
 import dagster as dg
 
-from assets.clean import build_clean_assets
-from assets.ingestion import build_ingestion_assets
-from assets.outreach import build_outreach_assets
-from assets.scoring import build_scoring_assets
-from assets.stages import build_stage_assets
+from lifecycle_pipeline.assets.clean import build_clean_assets
+from lifecycle_pipeline.assets.ingestion import build_ingestion_assets
+from lifecycle_pipeline.assets.outreach import build_outreach_assets
+from lifecycle_pipeline.assets.scoring import build_scoring_assets
+from lifecycle_pipeline.assets.stages import build_stage_assets
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
 from lifecycle_pipeline.schedules import build_daily_schedule
 from lifecycle_pipeline.settings import ProjectSettings, load_settings
-from resources import LandingZone, OutreachConfig, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
+from lifecycle_pipeline.resources import LandingZone, OutreachConfig, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
 
 
 def build_definitions(settings: ProjectSettings) -> dg.Definitions:

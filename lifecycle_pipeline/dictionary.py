@@ -355,6 +355,12 @@ def render_markdown() -> str:
     return "\n".join(lines)
 
 
+def asset_description(table: str) -> str:
+    """The description the Dagster UI shows for the asset that writes ``table``."""
+    doc = TABLES[table]
+    return f"{doc.description} Grain: {doc.grain}."
+
+
 def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     """(name, type) of ``table``'s columns as DuckDB reports them."""
     schema, name = table.split(".")

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.contracts import SOURCES, TIMESTAMP, SourceContract
 from lifecycle_pipeline.landing_files import write_landing_days
 from lifecycle_pipeline.db import quote_ident

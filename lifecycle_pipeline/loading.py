@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.contracts import Column, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
 

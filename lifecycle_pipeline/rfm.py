@@ -8,6 +8,8 @@ by tests.
 
 from __future__ import annotations
 
+from lifecycle_pipeline.vocabulary import RFM_SEGMENTS
+
 # rows: R score 5..1; columns: F score 1..5
 _GRID = {
     5: ("new_customers", "potential_loyalists", "potential_loyalists", "champions", "champions"),
@@ -17,7 +19,8 @@ _GRID = {
     1: ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose"),
 }
 
-SEGMENTS = tuple(sorted({s for row in _GRID.values() for s in row}))
+SEGMENTS = RFM_SEGMENTS
+assert set(SEGMENTS) == {s for row in _GRID.values() for s in row}, "vocabulary.RFM_SEGMENTS must match the grid"
 
 
 def segment_for(r_score: int, f_score: int) -> str:

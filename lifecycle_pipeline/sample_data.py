@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 
+from lifecycle_pipeline import vocabulary
 from lifecycle_pipeline.landing_files import iso_utc, write_landing_days
+from lifecycle_pipeline.vocabulary import ACQUISITION_CHANNELS
 
 DAY = 86_400
 PERSONAS = np.array(["prospect", "one_time", "repeat", "loyal", "lapsing", "returning"])
@@ -29,7 +31,7 @@ PERSONA_SHARE = np.array([0.22, 0.30, 0.20, 0.08, 0.13, 0.07])
 ORDER_GAP_DAYS = {"repeat": 35.0, "loyal": 11.0, "lapsing": 18.0, "returning": 22.0}
 EVENTS_PER_DAY = np.array([0.25, 0.15, 0.30, 0.55, 0.30, 0.30])
 
-CHANNELS = np.array(["organic", "paid_search", "social", "display", "affiliate", "email", "referral"])
+CHANNELS = np.array(ACQUISITION_CHANNELS)
 CHANNEL_SHARE = np.array([0.30, 0.22, 0.18, 0.07, 0.06, 0.07, 0.10])
 PAID_CHANNELS = ["paid_search", "social", "display", "affiliate", "email"]
 PAID_BASE_SPEND = np.array([900.0, 650.0, 300.0, 220.0, 90.0])
@@ -47,13 +49,11 @@ LAST_NAMES = np.array(
     ["Smith", "Müller", "García", "Chen", "Okafor", "Kowalski", "Nguyen", "Rossi", "Silva", "Khan",
      "Johansson", "Dubois", "O'Brien", "Tanaka", "Haddad", "Novak"]
 )
-EVENT_TYPES = np.array(
-    ["login", "page_view", "core_feature_use", "feature_use", "email_open", "email_click", "referral_sent"]
-)
+EVENT_TYPES = np.array(vocabulary.EVENT_TYPES)
 EVENT_MIX = np.array([0.33, 0.30, 0.14, 0.10, 0.08, 0.035, 0.015])
 CORE_FEATURES = np.array(["search", "checkout", "wishlist", "reviews"])
 OTHER_FEATURES = np.array(["compare", "gift_cards", "subscriptions", "live_chat"])
-SUPPRESSION_REASONS = np.array(["unsubscribe", "bounce", "complaint", "manual"])
+SUPPRESSION_REASONS = np.array(vocabulary.SUPPRESSION_REASONS)
 SUPPRESSION_SHARE = np.array([0.70, 0.20, 0.08, 0.02])
 
 

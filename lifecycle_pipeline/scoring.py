@@ -13,9 +13,12 @@ from dataclasses import asdict, dataclass
 import duckdb
 import pandas as pd
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import end_of_day, replace_day
 from lifecycle_pipeline.rfm import segment_rows
+from lifecycle_pipeline.stages import StageSettings
+
+DEFAULT_STAGE_SETTINGS = StageSettings()
 
 FEATURES_TABLE = "scoring.customer_features"
 RFM_TABLE = "scoring.rfm_scores"
@@ -50,8 +53,7 @@ class ScoringSettings:
     healthy_min: float = 85.0
     stable_min: float = 60.0
     concerning_min: float = 40.0
-    # early-warning tiers (customers not yet dormant or churned)
-    dormant_after_days: int = 90  # recency above this = dormant/churned: no warning tier
+    # early-warning tiers (customers the stage rules do not call dormant or churned: see StageSettings)
     tier1_drop_pct: int = 30  # activity in the last 30 days <= (100 - this)% of the prior 30-day average
     tier2_no_aha_days: int = 14  # no aha action for this many days
     tier3_no_activity_days: int = 60  # no activity of any kind for this many days
@@ -110,10 +112,20 @@ def compute_health(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Sc
                         {"as_of": as_of, **settings.params()})
 
 
-def compute_early_warnings(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
-    """Rebuild ``scoring.early_warnings`` for ``as_of`` from that day's features."""
+def compute_early_warnings(
+    conn: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    settings: ScoringSettings,
+    lifecycle: StageSettings = DEFAULT_STAGE_SETTINGS,
+) -> int:
+    """Rebuild ``scoring.early_warnings`` for ``as_of`` from that day's features.
+
+    Who is "not yet dormant or churned" is decided by the stage rules' own settings
+    (``lifecycle``: recency basis and ``at_risk_max_days`` of the configured preset), so a
+    customer the stage table calls dormant or churned never gets a tier.
+    """
     return replace_day(conn, WARNINGS_TABLE, as_of, sql.load("scoring/early_warnings"),
-                        {"as_of": as_of, **settings.params()})
+                        {"as_of": as_of, **settings.params(), **lifecycle.params()})
 
 
 def compute_ltv(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:

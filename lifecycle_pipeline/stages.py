@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, table_exists, write_day
 from lifecycle_pipeline.db import bind, transaction
+from lifecycle_pipeline.vocabulary import STAGES
 
-# DOMAIN.md, Lifecycle stage: the order BI tools should show them in
-STAGES = ("prospect", "new", "active", "loyal", "advocate", "reactivated", "at_risk", "dormant", "churned")
 
 DAILY_TABLE = "lifecycle.customer_stage_daily"
 HISTORY_TABLE = "lifecycle.stage_history"

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.contracts import TIMESTAMP, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.quality_rules import BATCH_RULES, QualitySettings, Rule, row_rules

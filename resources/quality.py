@@ -3,7 +3,7 @@
 from dagster import ConfigurableResource
 
 from lifecycle_pipeline.quality_rules import QualitySettings
-from resources.config import settings_from
+from lifecycle_pipeline.resources.config import settings_from
 
 _DEFAULTS = QualitySettings()
 

@@ -4,7 +4,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from lifecycle_pipeline.scoring import ScoringSettings
-from resources.config import settings_from
+from lifecycle_pipeline.resources.config import settings_from
 
 _D = ScoringSettings()
 
@@ -29,7 +29,6 @@ class ScoringConfig(ConfigurableResource):
     healthy_min: float = Field(_D.healthy_min, description="Lowest health score of the 'healthy' band.")
     stable_min: float = Field(_D.stable_min, description="Lowest health score of the 'stable' band.")
     concerning_min: float = Field(_D.concerning_min, description="Lowest health score of 'concerning'.")
-    dormant_after_days: int = Field(_D.dormant_after_days, description="Recency above which no warning tier applies.")
     tier1_drop_pct: int = Field(_D.tier1_drop_pct, description="Activity drop (percent) that fires tier 1.")
     tier2_no_aha_days: int = Field(_D.tier2_no_aha_days, description="Days without an aha action for tier 2.")
     tier3_no_activity_days: int = Field(_D.tier3_no_activity_days, description="Days without activity for tier 3.")

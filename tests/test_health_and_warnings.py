@@ -202,3 +202,43 @@ def test_a_steady_active_customer_has_no_warning(conn):
     for d in range(0, 120, 3):
         add_events(conn, "C", ago(d), 3)
     assert warnings(conn)["C"] == (0, None, None)
+
+
+def test_with_the_saas_preset_no_customer_the_stages_call_dormant_or_churned_gets_a_tier(conn):
+    """Warnings and stages read one lifecycle configuration: the preset's recency basis and windows."""
+    from lifecycle_pipeline.scoring import compute_nps_daily, compute_rfm
+    from lifecycle_pipeline.stages import build_stage_days, stage_settings
+
+    saas = stage_settings("saas")  # activity drives recency: at_risk up to 30 days, dormant up to 60
+    for cid, last_active in [("ACTIVE", 3), ("AT_RISK", 30), ("DORMANT", 31), ("DORMANT_LATE", 59), ("CHURNED", 75)]:
+        add_customer(conn, cid, signup=at(ago(300)))
+        add_order(conn, f"O-{cid}", cid, at(ago(last_active)))  # a recent order: ecommerce would call them active
+        add_event(conn, cid, at(ago(last_active)), "login")
+    add_customer(conn, "PROSPECT", signup=at(ago(200)))  # never active: counts from signup, stays tiered
+    settings = ScoringSettings()
+    compute_customer_features(conn, AS_OF, "UTC", settings)
+    compute_rfm(conn, AS_OF)
+    compute_nps_daily(conn, AS_OF, "UTC", settings)
+    compute_health(conn, AS_OF, settings)
+    compute_early_warnings(conn, AS_OF, settings, saas)
+    build_stage_days(conn, [AS_OF], saas)
+    rows = conn.execute(
+        "select customer_id, stage, w.warning_tier, w.warning_reason from lifecycle.customer_stage_daily "
+        "join scoring.early_warnings as w using (as_of_date, customer_id) where as_of_date = ? order by 1", [AS_OF]
+    ).fetchall()
+    got = {cid: (stage, tier, reason) for cid, stage, tier, reason in rows}
+    assert {cid: stage for cid, (stage, _, _) in got.items()} == {
+        "ACTIVE": "new", "AT_RISK": "at_risk", "CHURNED": "churned", "DORMANT": "dormant",
+        "DORMANT_LATE": "dormant", "PROSPECT": "prospect",
+    }
+    for cid in ("DORMANT", "DORMANT_LATE", "CHURNED"):
+        assert got[cid][1] == 0
+    assert got["DORMANT"][2] == "not tiered: dormant or churned (last activity 31 days ago)"
+    assert got["CHURNED"][2] == "not tiered: dormant or churned (last activity 75 days ago)"
+    assert got["AT_RISK"][1:] == (2, "no aha action (core_feature_use or an order) for 30 days (tier 2 at 14)")
+    assert got["PROSPECT"][1:] == (3, "no activity for 200 days (tier 3 at 60)")
+    # the same customers under the default (ecommerce) preset: recent orders keep every one of them tiered
+    compute_early_warnings(conn, AS_OF, settings)
+    tiers = dict(conn.execute(
+        "select customer_id, warning_tier from scoring.early_warnings where as_of_date = ?", [AS_OF]).fetchall())
+    assert tiers["DORMANT_LATE"] == 2 and tiers["CHURNED"] == 3

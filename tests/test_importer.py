@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from resources import QualityConfig
+from lifecycle_pipeline.resources import QualityConfig
 from lifecycle_pipeline.importer import ImportMappingError, import_history, load_mapping
 from tests.conftest import materialize, query, write_csv
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lifecycle_pipeline.loading import LandingFileError, LandingSchemaError
-from resources import QualityConfig
+from lifecycle_pipeline.resources import QualityConfig
 from tests.conftest import materialize as _materialize
 from tests.conftest import query, write_csv
 

@@ -23,7 +23,8 @@ from lifecycle_pipeline.outreach.playbook import (
 )
 from lifecycle_pipeline.outreach.rendering import Renderer, TemplateProblem
 from lifecycle_pipeline.outreach.uplift import compute_uplift
-from lifecycle_pipeline.stages import STAGES, StageSettings, build_stage_days
+from lifecycle_pipeline.stages import StageSettings, build_stage_days
+from lifecycle_pipeline.vocabulary import STAGES
 from tests.builders import add_customer, add_order, add_suppression, at
 from tests.test_stages import score_days
 
@@ -466,7 +467,7 @@ def test_uplift_compares_what_contacted_and_held_out_customers_did_within_the_wi
 def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically(tmp_path):
     import dagster as dg
 
-    from resources import OutreachConfig
+    from lifecycle_pipeline.resources import OutreachConfig
     from tests.conftest import materialize, materialize_sample_range, query
 
     settings, defs, _keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-21", seed=11)

@@ -20,7 +20,7 @@ from lifecycle_pipeline.bad_rows import inject
 from lifecycle_pipeline.definitions import build_definitions
 from lifecycle_pipeline.sample_data import generate, write_sample_data
 from lifecycle_pipeline.settings import ProjectSettings
-from resources import QualityConfig
+from lifecycle_pipeline.resources import QualityConfig
 from tests.conftest import materialize, query
 
 FIRST, DAY = dt.date(2026, 2, 1), dt.date(2026, 3, 2)

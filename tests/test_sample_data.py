@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from lifecycle_pipeline.contracts import EVENT_TYPES, SOURCES
+from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.vocabulary import EVENT_TYPES
 from lifecycle_pipeline.sample_data import generate, write_sample_data
 from tests.conftest import materialize, query
 

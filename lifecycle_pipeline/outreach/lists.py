@@ -19,18 +19,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table
 from lifecycle_pipeline.db import bind, transaction
 from lifecycle_pipeline.outreach import exports
 from lifecycle_pipeline.outreach.playbook import Playbook
 from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, VARIABLES, Renderer
+from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
 
 LIST_TABLE = "outreach.outreach_list"
 HISTORY_TABLE = "outreach.contact_history"
-EXCLUSION_REASONS = (
-    "suppressed", "no_consent", "no_address", "frequency_cap", "cooldown", "lower_priority", "daily_limit",
-)
 
 _CAMPAIGNS_DDL = """
 create or replace temp table outreach_campaigns (

@@ -14,17 +14,16 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lifecycle_pipeline.rfm import SEGMENTS
-from lifecycle_pipeline.stages import STAGES
+from lifecycle_pipeline.vocabulary import HEALTH_BANDS, OUTREACH_CHANNELS, RFM_SEGMENTS, STAGES, WARNING_TIERS
 
 DEFAULT_PLAYBOOK = Path(__file__).with_name("playbook.yaml")
 DEFAULT_TEMPLATES = Path(__file__).with_name("templates")
 
-Channel = Literal["email", "sms", "call_task"]
+Channel = Literal[OUTREACH_CHANNELS]
 Stage = Literal[STAGES]
-RfmSegment = Literal[SEGMENTS]
-HealthBand = Literal["healthy", "stable", "concerning", "critical"]
-WarningTier = Literal[1, 2, 3]
+RfmSegment = Literal[RFM_SEGMENTS]
+HealthBand = Literal[HEALTH_BANDS]
+WarningTier = Literal[WARNING_TIERS]
 
 # the template files each channel needs, in <templates>/<template>/
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {

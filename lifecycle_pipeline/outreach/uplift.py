@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-import sql
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import ensure_table, replace_day
 from lifecycle_pipeline.outreach.lists import HISTORY_TABLE
 from lifecycle_pipeline.outreach.playbook import Playbook

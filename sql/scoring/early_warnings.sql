@@ -1,6 +1,8 @@
 -- Early-warning tier 0-3 per customer as of $as_of (DOMAIN.md, Early-warning tiers;
--- article 001), for customers not yet dormant or churned (last order at most
--- $dormant_after_days days ago, or no order yet). The highest tier that applies wins:
+-- article 001), for customers the stage rules do not call dormant or churned: no completed
+-- order yet, or r <= $at_risk_max_days, where r is the stage rules' recency (days since the
+-- last completed order, or since any activity when $recency_basis = 'activity'; the
+-- configured stage preset decides both). The highest tier that applies wins:
 --   3  no activity of any kind (event, order, ticket, NPS answer) for >= $tier3_no_activity_days days
 --   2  no "aha" action (an event of a configured type, or a completed order) for >= $tier2_no_aha_days days
 --   1  activity (events + orders) in the last $recent_days days <= (100 - $tier1_drop_pct)% of the
@@ -22,7 +24,8 @@ signals as (
         activity_prior_90d,
         coalesce(days_since_activity, days_since_signup) as days_inactive,
         coalesce(days_since_aha, days_since_signup) as days_without_aha,
-        coalesce(recency_days <= $dormant_after_days, true) as eligible,
+        case when $recency_basis = 'activity' then days_since_activity else recency_days end as lifecycle_recency,
+        orders_lifetime = 0 or coalesce(lifecycle_recency <= $at_risk_max_days, true) as eligible,
         activity_prior_90d > 0
         and 100 * activity_30d * $baseline_days <= (100 - $tier1_drop_pct) * activity_prior_90d * $recent_days
             as activity_dropped
@@ -52,7 +55,8 @@ select
         when 1 then 'activity_drop'
     end as warning_signal,
     case
-        when not eligible then 'not tiered: dormant or churned (last order ' || recency_days || ' days ago)'
+        when not eligible then 'not tiered: dormant or churned (last ' || if($recency_basis = 'activity', 'activity ', 'order ')
+            || lifecycle_recency || ' days ago)'
         when warning_tier = 3 then 'no activity for ' || days_inactive || ' days (tier 3 at '
             || $tier3_no_activity_days || ')'
         when warning_tier = 2 then 'no aha action (' || array_to_string($aha_event_types, ', ')
