@@ -21,7 +21,7 @@ import duckdb
 import lifecycle_pipeline.outreach.lists as lists
 from lifecycle_pipeline.contracts import SOURCES
 from lifecycle_pipeline.loading import ensure_clean_tables, ensure_warehouse
-from lifecycle_pipeline.outreach.playbook import DEFAULT_TEMPLATES, load_playbook
+from lifecycle_pipeline.outreach.loader import DEFAULT_TEMPLATES, load_playbook
 from lifecycle_pipeline.outreach.rendering import Renderer
 
 DAY = dt.date(2026, 3, 2)

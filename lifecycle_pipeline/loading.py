@@ -79,15 +79,19 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, contracts: list[SourceCont
         conn.execute(raw_table_ddl(contract))
 
 
+# sources with a point-in-time table macro clean.<source>_as_of(as_of, as_of_end) in sql/clean/
+AS_OF_MACROS = ("customers", "orders")
+
+
 def ensure_clean_tables(conn: duckdb.DuckDBPyConnection, contracts: list[SourceContract]) -> None:
     """``clean.<source>`` tables with the raw schema (created empty when missing), and the
-    ``clean.customers_as_of`` table macro (``sql/clean/customers_as_of.sql``)."""
+    ``clean.customers_as_of`` / ``clean.orders_as_of`` table macros (``sql/clean/``)."""
     conn.execute("create schema if not exists clean")
     for contract in contracts:
         name = quote_ident(contract.name)
         conn.execute(f"create table if not exists clean.{name} as select * from raw.{name} limit 0")
-        if contract.name == "customers":
-            conn.execute(sql.load("clean/customers_as_of"))
+        if contract.name in AS_OF_MACROS:
+            conn.execute(sql.load(f"clean/{contract.name}_as_of"))
 
 
 def raw_table_ddl(contract: SourceContract) -> str:

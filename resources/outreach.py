@@ -5,7 +5,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from lifecycle_pipeline.outreach.playbook import Playbook, load_playbook, templates_dir_for
+from lifecycle_pipeline.outreach.loader import load_playbook, read_playbook, templates_dir_for
+from lifecycle_pipeline.outreach.playbook import Playbook
 from lifecycle_pipeline.outreach.rendering import Renderer
 
 
@@ -19,7 +20,10 @@ class OutreachConfig(ConfigurableResource):
     templates_dir: str | None = Field(None, description="Templates folder; empty = templates/ beside the playbook.")
     export_dir: str = Field(description="Exports root: <export_dir>/<YYYY-MM-DD>/<campaign>.csv.")
 
-    def playbook(self) -> Playbook:
+    def playbook(self, check_templates: bool = True) -> Playbook:
+        """The validated playbook; ``check_templates=False`` for steps that render nothing (uplift)."""
+        if not check_templates:
+            return read_playbook(self.playbook_path)
         return load_playbook(self.playbook_path, self.templates_dir)
 
     def renderer(self) -> Renderer:

@@ -3,21 +3,18 @@
 The playbook is a versioned YAML file (default: ``lifecycle_pipeline/outreach/playbook.yaml``,
 DOMAIN.md's Outreach playbook) that marketers edit. It is validated completely when it is
 loaded: every problem is reported at once, naming the campaign and the field, and every
-template a campaign names is parsed and checked for unknown variables (``rendering.py``).
+template a campaign names is parsed and checked for unknown variables (``rendering.py``, called by
+``loader.py``, which reads the file; this module holds the models only).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lifecycle_pipeline.vocabulary import HEALTH_BANDS, OUTREACH_CHANNELS, RFM_SEGMENTS, STAGES, WARNING_TIERS
-
-DEFAULT_PLAYBOOK = Path(__file__).with_name("playbook.yaml")
-DEFAULT_TEMPLATES = Path(__file__).with_name("templates")
 
 Channel = Literal[OUTREACH_CHANNELS]
 Stage = Literal[STAGES]
@@ -199,22 +196,3 @@ def parse_playbook(text: str, source: str = "playbook") -> Playbook:
             got = "" if error["type"] in ("missing", "value_error") else f" (got {error.get('input')!r})"
             lines.append(f"  - {where}: {message}{got}")
         raise PlaybookError(f"{source} is invalid:\n" + "\n".join(lines)) from None
-
-
-def load_playbook(path: Path | str | None = None, templates_dir: Path | str | None = None) -> Playbook:
-    """Read, validate and check the templates of the playbook at ``path`` (default: the built-in one)."""
-    from lifecycle_pipeline.outreach.rendering import Renderer
-
-    path = Path(path) if path else DEFAULT_PLAYBOOK
-    if not path.is_file():
-        raise PlaybookError(f"playbook file {path} does not exist")
-    playbook = parse_playbook(path.read_text(encoding="utf-8"), str(path))
-    Renderer(templates_dir_for(path, templates_dir)).check(playbook)
-    return playbook
-
-
-def templates_dir_for(playbook_path: Path | str | None, templates_dir: Path | str | None = None) -> Path:
-    """The templates folder: the one given, else ``templates/`` beside the playbook file."""
-    if templates_dir:
-        return Path(templates_dir)
-    return Path(playbook_path).parent / "templates" if playbook_path else DEFAULT_TEMPLATES

@@ -8,15 +8,7 @@ with customers_as_of as (
 
 orders_as_of as (
     -- latest known version of each order: a refund or cancellation replaces the sale
-    select *
-    from clean.orders
-    where _partition_date <= $as_of
-        and ordered_at < $as_of_end
-        and coalesce(updated_at, ordered_at) < $as_of_end
-    qualify row_number() over (
-        partition by order_id
-        order by _partition_date desc, coalesce(updated_at, ordered_at) desc, _source_file desc, _source_row desc
-    ) = 1
+    select * from clean.orders_as_of($as_of, $as_of_end)
 ),
 
 completed as (

@@ -66,15 +66,7 @@ order_versions as (
     select
         status,
         amount
-    from clean.orders
-    where _partition_date <= $as_of
-        and ordered_at >= $as_of::timestamptz
-        and ordered_at < $as_of_end
-        and coalesce(updated_at, ordered_at) < $as_of_end
-    qualify row_number() over (
-        partition by order_id
-        order by _partition_date desc, coalesce(updated_at, ordered_at) desc, _source_file desc, _source_row desc
-    ) = 1
+    from clean.orders_as_of($as_of, $as_of_end, placed_from := $as_of::timestamptz)
 ),
 
 orders_today as (
