@@ -1,8 +1,14 @@
-"""Clean layer: ``clean.<source>``, the validated rows every downstream asset reads."""
+"""Clean layer: ``clean.<source>``, the validated rows every downstream asset reads.
+
+A day its source blocks (``quality.day_status``: a blocking check failed and nobody
+released it) gets no clean rows: the raw rows stay in ``raw.<source>``, the reasons in
+``quality.day_status`` and the quarantine, and the day's earlier clean rows are removed,
+so raw and clean never disagree about a day that is held back.
+"""
 
 import dagster as dg
 
-from lifecycle_pipeline import sql
+from lifecycle_pipeline import day_status, sql
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
@@ -21,8 +27,8 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         description=(
             f"Validated {contract.name}: `clean.{contract.name}`, grain: one landed row that passed every critical "
             f"Great Expectations rule of its day (same columns as `raw.{contract.name}`). Rows that failed are in "
-            f"`quality.quarantine` with the rule and reason, so clean + quarantine = rows landed. Does not run for "
-            f"a day whose blocking checks on `raw/{contract.name}` failed."
+            f"`quality.quarantine` with the rule and reason, so clean + quarantine = rows landed. A day that "
+            f"`raw/{contract.name}` blocks (`quality.day_status`) has no clean rows until it passes or is released."
         ),
         deps=[dg.AssetKey(["raw", contract.name])],
         group_name="clean",
@@ -31,16 +37,24 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
     def clean(context: dg.AssetExecutionContext, duckdb: WarehouseResource) -> dg.MaterializeResult:
         days = partition_days(context)
         window = {"first_day": days[0], "last_day": days[-1]}
+        params = {"source": contract.name, **window}
         in_window = "_partition_date between $first_day and $last_day"
         with duckdb.get_connection() as conn:
             ensure_clean_tables(conn, [contract])
+            day_status.ensure_table(conn)
+            blocked = conn.execute(sql.load("quality/blocked_source_days"), params).fetchall()
             with transaction(conn):
                 conn.execute(f"delete from clean.{table} where {in_window}", window)
-                conn.execute(
-                    sql.load("quality/replace_clean_partition").format(table=table), {"source": contract.name, **window}
-                )
+                conn.execute(sql.load("quality/replace_clean_partition").format(table=table), params)
             (rows,) = conn.execute(f"select count(*) from clean.{table} where {in_window}", window).fetchall()[0]
-        return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows)})
+        blocked_days = [{"day": day.isoformat(), "reasons": list(reasons)} for day, reasons in blocked]
+        if blocked_days:
+            context.log.warning(f"clean.{contract.name}: no rows for blocked days {blocked_days}")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(rows),
+            "blocked_days": dg.MetadataValue.json(blocked_days),
+            "days_blocked": dg.MetadataValue.int(len(blocked_days)),
+        })
 
     return clean
 

@@ -1,16 +1,25 @@
-"""Ingestion layer: one asset per landing source, loading a day's files into ``raw.<source>``."""
+"""Ingestion layer: one asset per landing source, loading a day's files into ``raw.<source>``.
+
+Each day of a run is loaded, validated and given a status (``quality.day_status``): a
+blocking failure holds back that day only, so a backfill over a range finishes and
+names the blocked days. The asset checks are therefore non-blocking in Dagster; a
+failure that blocks a day shows as an ERROR check, a released one as a passed WARN check.
+"""
 
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 
+from lifecycle_pipeline import day_status
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
-from lifecycle_pipeline.loading import PartitionLoad, ensure_warehouse, load_partition
-from lifecycle_pipeline.quality_rules import all_rules
-from lifecycle_pipeline.validation import SuiteRunner, validate_days
+from lifecycle_pipeline.gx_runner import SuiteRunner
+from lifecycle_pipeline.loading import LandingFileError, PartitionLoad, ensure_warehouse, load_partition
+from lifecycle_pipeline.quality_rules import LANDING_FOLDERS_RULE, all_rules, check_rules
 from lifecycle_pipeline.resources import LandingZone, QualityConfig, WarehouseResource
+from lifecycle_pipeline.validation import validate_days
+from lifecycle_pipeline.validation_results import RangeValidation
 
 
 def _preview(conn, contract: SourceContract, days: list[dt.date]) -> str:
@@ -29,22 +38,117 @@ def _load_summary(loads: list[PartitionLoad]) -> str:
     return "\n".join(lines)
 
 
-def build_ingestion_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _description(contract: SourceContract) -> str:
     required = "required for every business" if contract.required_for_business else "optional source"
-    description = (
+    return (
         f"{contract.description} Raw table `{contract.table}`, grain: one landed row, partitioned by "
         f"`_partition_date` (the landing folder day). Loaded from `<landing root>/{contract.name}/<YYYY-MM-DD>/` "
         f"(CSV or Parquet) with types enforced by the source contract in `lifecycle_pipeline/contracts.py` "
-        f"({required}); rows whose values do not cast are quarantined in `quality.quarantine` with the reason. "
-        f"Each load is validated by the source's Great Expectations suite (`lifecycle_pipeline/quality_rules.py`); "
-        f"rows failing critical rules are quarantined and left out of `clean.{contract.name}`."
+        f"({required}); rows that cannot be loaded (values that do not cast, malformed lines) are quarantined in "
+        f"`quality.quarantine` with the reason. Each load is validated by the source's Great Expectations suite "
+        f"(`lifecycle_pipeline/quality_rules.py`); rows failing critical rules are quarantined and left out of "
+        f"`clean.{contract.name}`, and a day with a blocking failure is recorded as blocked in `quality.day_status`."
     )
+
+
+def _severity(blocking: bool, passed: bool, released: bool, critical: bool) -> dg.AssetCheckSeverity:
+    """ERROR for a failure that blocks a day; WARN for a warning, quarantined rows, or a released day."""
+    if blocking or (passed and critical and not released):
+        return dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckSeverity.WARN
+
+
+def _check_results(context, contract: SourceContract, validation: RangeValidation) -> list[dg.AssetCheckResult]:
+    check_results = []
+    for rule in all_rules(contract):
+        summary = validation.check(rule.name)
+        if not summary.passed:
+            context.log.warning(f"check {rule.name} failed for {contract.name}: {summary.metadata.get('failing_days')}")
+        check_results.append(
+            dg.AssetCheckResult(
+                check_name=rule.name,
+                passed=summary.passed,
+                severity=_severity(summary.blocking, summary.passed, summary.released, rule.critical),
+                metadata=summary.metadata,
+            )
+        )
+    return check_results
+
+
+def _folders_check(context, contract, landing: LandingZone, partitions_def) -> dg.AssetCheckResult:
+    """WARN when the source's landing folder holds entries no partition loads (not a day, or outside the range)."""
+    last_key = partitions_def.get_last_partition_key()
+    first = partitions_def.start.date()
+    entries = landing.unrecognised_entries(contract.name, first, dt.date.fromisoformat(last_key) if last_key else None)
+    if entries:
+        context.log.warning(f"{contract.name}: landing entries that no partition loads: {entries}")
+    return dg.AssetCheckResult(
+        check_name=LANDING_FOLDERS_RULE.name,
+        passed=not entries,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unrecognised": entries, "landing_folder": str(Path(landing.root) / contract.name)},
+    )
+
+
+def _load_days(context, conn, contract, days, landing: LandingZone) -> tuple[list[PartitionLoad], dict]:
+    """Load each day; a day whose files cannot be read keeps its previous state and comes back with its error."""
+    loads, errors = [], {}
+    for day in days:
+        try:
+            load = load_partition(conn, contract, day, landing.files_for(contract.name, day))
+        except LandingFileError as exc:
+            context.log.error(f"{contract.name} {day}: {exc}")
+            errors[day] = exc
+            continue
+        if not load.file_found:
+            context.log.info(f"{contract.name} {day}: no landing file; partition is empty")
+        elif load.rows_quarantined:
+            context.log.warning(f"{contract.name} {day}: {load.rows_quarantined} rows quarantined at load")
+        loads.append(load)
+    return loads, errors
+
+
+def _day_lines(days: dict) -> list[dict]:
+    return [{"day": day.isoformat(), "reasons": reasons} for day, reasons in sorted(days.items())]
+
+
+def _materialize_result(context, contract, validation: RangeValidation, loads, preview, folders_check):
+    blocked, released = validation.blocked_days(), validation.released_days()
+    if blocked:
+        context.log.warning(f"{contract.name}: blocked days (clean and downstream skip them): {_day_lines(blocked)}")
+    for day, (by, reason, overridden) in released.items():
+        context.log.warning(f"{contract.name} {day}: released by {by} ({reason}); overridden: {overridden}")
+    return dg.MaterializeResult(
+        check_results=[*_check_results(context, contract, validation), folders_check],
+        metadata={
+            "rows_quarantined_by_rules": dg.MetadataValue.int(sum(d.rows_quarantined_validation for d in validation.days)),
+            "data_docs": dg.MetadataValue.url(validation.data_docs) if validation.data_docs else "not built",
+            "dagster/row_count": dg.MetadataValue.int(sum(x.rows_loaded for x in loads)),
+            "rows_read": dg.MetadataValue.int(sum(x.rows_read for x in loads)),
+            "rows_quarantined": dg.MetadataValue.int(sum(x.rows_quarantined for x in loads)),
+            "days": dg.MetadataValue.int(len(validation.days)),
+            "days_without_file": dg.MetadataValue.int(sum(not x.file_found for x in loads)),
+            "file_found": dg.MetadataValue.bool(all(x.file_found for x in loads)),
+            "files": dg.MetadataValue.json([f.path for x in loads for f in x.files][:50]),
+            "loads": dg.MetadataValue.md(_load_summary(loads[-31:])),
+            "blocked_days": dg.MetadataValue.json(_day_lines(blocked)),
+            "released_days": dg.MetadataValue.json([
+                {"day": d.isoformat(), "released_by": by, "release_reason": why, "overridden": overridden}
+                for d, (by, why, overridden) in sorted(released.items())
+            ]),
+            "preview": dg.MetadataValue.md(preview),
+        },
+    )
+
+
+def build_ingestion_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", contract.name])
+    # non-blocking for Dagster: a blocking failure holds back its day only (quality.day_status), not the whole run
     check_specs = [
         dg.AssetCheckSpec(
-            name=rule.name, asset=key, description=rule.description, blocking=rule.critical, partitions_def=partitions_def
+            name=rule.name, asset=key, description=rule.description, blocking=False, partitions_def=partitions_def
         )
-        for rule in all_rules(contract)
+        for rule in check_rules(contract)
     ]
     deps = [dg.AssetKey(["raw", "customers"])] if "customer_id" in contract.foreign_keys else []
 
@@ -53,7 +157,7 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         "raw",
         contract,
         partitions_def,
-        description=description,
+        description=_description(contract),
         check_specs=check_specs,
         deps=deps,
         group_name="ingestion",
@@ -63,55 +167,27 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone, quality: QualityConfig
     ):
         days = partition_days(context)
-        loads: list[PartitionLoad] = []
+        release = day_status.release_from_tags(context.run.tags) or quality.release()
+        if release is not None and not day_status.release_from_tags(context.run.tags):
+            # a release given as run config (`lifecycle-pipeline release`) is recorded in the run's tags too
+            context.instance.add_run_tags(context.run_id, day_status.release_tags(release))
         docs_dir = Path(quality.data_docs_dir) if quality.data_docs_dir else None
         runner = SuiteRunner(docs_dir)
         with duckdb.get_connection() as conn:
             ensure_warehouse(conn, list(SOURCES.values()))
-            for day in days:
-                load = load_partition(conn, contract, day, landing.files_for(contract.name, day))
-                if not load.file_found:
-                    context.log.info(f"{contract.name} {day}: no landing file; partition is empty")
-                elif load.rows_quarantined:
-                    context.log.warning(f"{contract.name} {day}: {load.rows_quarantined} rows quarantined (type_cast)")
-                loads.append(load)
-            validation = validate_days(conn, contract, days, quality.settings(), runner)
+            loads, errors = _load_days(context, conn, contract, days, landing)
+            if errors and len(days) == 1:
+                # a single-day run fails with the file's error; the day keeps its previous rows and is blocked
+                day_status.record(conn, contract.name, days[0], [f"files_loaded: {errors[days[0]].summary}"])
+                raise errors[days[0]]
+            validation = validate_days(
+                conn, contract, days, quality.settings(), runner,
+                release=release, load_errors={day: exc.summary for day, exc in errors.items()},
+            )
             preview = _preview(conn, contract, days)
         runner.build_docs()
-        check_results = []
-        for rule in all_rules(contract):
-            passed, blocking, metadata = validation.check(rule.name)
-            if not passed:
-                context.log.warning(f"check {rule.name} failed for {contract.name}: {metadata.get('failing_days')}")
-            check_results.append(
-                dg.AssetCheckResult(
-                    check_name=rule.name,
-                    passed=passed,
-                    # a critical rule is an ERROR check; a failure whose rows were
-                    # quarantined (share under the limit) is reported as a WARN
-                    severity=dg.AssetCheckSeverity.ERROR
-                    if blocking or (passed and rule.critical)
-                    else dg.AssetCheckSeverity.WARN,
-                    metadata=metadata,
-                )
-            )
-        quarantined = sum(d.rows_quarantined_validation for d in validation.days)
-        return dg.MaterializeResult(
-            check_results=check_results,
-            metadata={
-                "rows_quarantined_by_rules": dg.MetadataValue.int(quarantined),
-                "data_docs": dg.MetadataValue.url(validation.data_docs) if validation.data_docs else "not built",
-                "dagster/row_count": dg.MetadataValue.int(sum(x.rows_loaded for x in loads)),
-                "rows_read": dg.MetadataValue.int(sum(x.rows_read for x in loads)),
-                "rows_quarantined": dg.MetadataValue.int(sum(x.rows_quarantined for x in loads)),
-                "days": dg.MetadataValue.int(len(loads)),
-                "days_without_file": dg.MetadataValue.int(sum(not x.file_found for x in loads)),
-                "file_found": dg.MetadataValue.bool(all(x.file_found for x in loads)),
-                "files": dg.MetadataValue.json([f.path for x in loads for f in x.files][:50]),
-                "loads": dg.MetadataValue.md(_load_summary(loads[-31:])),
-                "preview": dg.MetadataValue.md(preview),
-            }
-        )
+        folders = _folders_check(context, contract, landing, partitions_def)
+        return _materialize_result(context, contract, validation, loads, preview, folders)
 
     return ingest
 

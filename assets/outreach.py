@@ -3,38 +3,40 @@
 `outreach/outreach_list`, `outreach/contact_history` and `outreach/campaign_exports` are written
 together by one multi-asset (the list and the history in one transaction, the export folder
 swapped in after it); `outreach/campaign_uplift` follows. Rules: lifecycle_pipeline/outreach/,
-sql/outreach/; campaigns: the playbook of the `outreach` resource.
+sql/outreach/; campaigns: the playbook of the `outreach` resource; table descriptions and columns: the
+dictionary entries beside the SQL (sql/outreach/<table>.yml).
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 
-from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
-from lifecycle_pipeline.outreach.lists import HISTORY_TABLE, LIST_TABLE, OutreachDay, build_outreach_day
-from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
+from lifecycle_pipeline.assets.common import (
+    DUCKDB_WRITER_POOL,
+    OWNERS,
+    DayProgress,
+    blocked_metadata,
+    days_to_compute,
+    derived_table_metadata,
+    markdown_table,
+)
+from lifecycle_pipeline.dictionary import asset_description
+from lifecycle_pipeline.outreach.lists import (
+    HISTORY_TABLE,
+    LIST_TABLE,
+    OutreachDay,
+    build_outreach_day,
+)
 from lifecycle_pipeline.outreach.uplift import UPLIFT_TABLE, compute_uplift
 from lifecycle_pipeline.resources import OutreachConfig, WarehouseResource
+from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
 
 _COMMON = {"group_name": "outreach", "owners": OWNERS, "tags": {"layer": "outreach"}}
 EXPORTS_KEY = dg.AssetKey(["outreach", "campaign_exports"])
 
-_DESCRIPTIONS = {
-    LIST_TABLE: "The day's outreach decisions: `outreach.outreach_list`, grain customer x campaign x as_of_date for "
-    "every campaign whose target (stage, stage entered today, warning tier, RFM segment, health band) the customer "
-    "matched. Guards in order of strength: suppression list and channel consent always win, then the global "
-    "frequency cap and the campaign's cooldown (contact history of earlier days), then one campaign per customer "
-    "per day by priority; a deterministic holdout per campaign is recorded, not exported. Selected rows carry the "
-    "message rendered from the campaign's jinja2 templates (sandboxed, strict, HTML autoescaped); excluded rows "
-    "say why. Campaigns: the playbook (lifecycle_pipeline/outreach/playbook.yaml by default).",
-    HISTORY_TABLE: "Contact history: `outreach.contact_history`, one row per customer contacted (or held out) per "
-    "day, with campaign, channel and offer code. The frequency cap and cooldowns of later days read it.",
-    UPLIFT_TABLE: "Campaign uplift: `outreach.campaign_uplift`, grain campaign x as_of_date. For contacts whose "
-    "outcome window (playbook uplift.window_days) has ended, pooled over cohort_days contact days: conversion to "
-    "an order and stage improvement of contacted vs held-out customers, their difference and a z statistic.",
-}
-
 
 def _spec(table: str, deps: list) -> dg.AssetSpec:
-    return dg.AssetSpec(key=dg.AssetKey(table.split(".")), deps=deps, description=_DESCRIPTIONS[table],
+    return dg.AssetSpec(key=dg.AssetKey(table.split(".")), deps=deps, description=asset_description(table),
                         metadata=derived_table_metadata(table), kinds={"duckdb"}, **_COMMON)
 
 
@@ -58,6 +60,94 @@ def _samples(day: OutreachDay, limit: int = 3) -> dg.MetadataValue:
         if sample["body_html"]:
             blocks.append(f"```html\n{sample['body_html']}```")
     return dg.MetadataValue.md("\n\n".join(blocks) or "nobody contacted")
+
+
+def _outreach_results(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Build the outreach of the run's days, oldest first; results for the list, its guard check, the history
+    and the exports, with the last day's figures."""
+    list_key = dg.AssetKey(LIST_TABLE.split("."))
+    history_key = dg.AssetKey(HISTORY_TABLE.split("."))
+    playbook = outreach.playbook()
+    renderer = outreach.renderer()
+    results: list[OutreachDay] = []
+    with duckdb.get_connection() as conn:
+        days, blocked = days_to_compute(context, conn)
+        progress = DayProgress(context, "outreach/outreach_list", len(days))
+        # oldest first: each day's frequency cap and cooldowns read the days before it
+        for day in days:
+            export = outreach.writes_exports(day, duckdb.timezone)
+            results.append(build_outreach_day(conn, day, duckdb.timezone, playbook, renderer,
+                                              outreach.export_root, export=export))
+            context.log.debug(f"{day}: {results[-1].count('contacted')} contacted, "
+                              f"{results[-1].count('holdout')} held out" + ("" if export else ", no export (window)"))
+            progress.step()
+        last = results[-1]
+        list_rows, history_rows, total_contacts = conn.execute(
+            f"select (select count(*) from {LIST_TABLE} where as_of_date = $d), "
+            f"(select count(*) from {HISTORY_TABLE} where as_of_date = $d), "
+            f"(select count(*) from {HISTORY_TABLE} where not held_out)", {"d": last.day}
+        ).fetchall()[0]
+    reasons = {f"excluded_{r}": dg.MetadataValue.int(sum(n for (_, k), n in last.exclusions.items() if k == r))
+               for r in EXCLUSION_REASONS}
+    yield dg.MaterializeResult(
+        asset_key=list_key,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(list_rows),
+            "days": len(days),
+            **blocked_metadata(blocked),
+            "playbook_version": playbook.version,
+            "contacted": dg.MetadataValue.int(last.count("contacted")),
+            "holdout": dg.MetadataValue.int(last.count("holdout")),
+            "excluded": dg.MetadataValue.int(last.count("excluded")),
+            **reasons,
+            "campaigns": _campaign_table(last),
+            "rendered_sample": _samples(last),
+        },
+    )
+    # build_outreach_day raises on any violation, so a run that gets here reports the (zero) counts it checked
+    checked = {name: sum(r.guard_violations.get(name, 0) for r in results) for name in last.guard_violations}
+    yield dg.AssetCheckResult(
+        asset_key=list_key, check_name="guards_hold", passed=not any(checked.values()),
+        metadata={"days_checked": len(results), "selected_rows_checked": dg.MetadataValue.int(
+            sum(r.count("contacted") + r.count("holdout") for r in results)),
+            **{f"violations_{name}": dg.MetadataValue.int(n) for name, n in checked.items()}},
+    )
+    yield dg.MaterializeResult(
+        asset_key=history_key,
+        metadata={"dagster/row_count": dg.MetadataValue.int(history_rows),
+                  "contacts_all_days": dg.MetadataValue.int(total_contacts)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=EXPORTS_KEY,
+        metadata={
+            "export_folder": dg.MetadataValue.path(str(last.export_dir)) if last.export_dir
+            else f"none: {last.day} is outside the export window (export_window_days={outreach.export_window_days})",
+            "days_exported": dg.MetadataValue.int(sum(r.export_dir is not None for r in results)),
+            "files": dg.MetadataValue.int(len(playbook.active_campaigns)),
+            "rows_exported": dg.MetadataValue.int(last.count("contacted")),
+            **{f"rows_{c.id}": dg.MetadataValue.int(last.count("contacted", c.id))
+               for c in playbook.active_campaigns},
+        },
+    )
+
+
+def _uplift_result(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig
+) -> dg.MaterializeResult:
+    """Compute the campaign uplift of the run's days; the last day's uplift per campaign as metadata."""
+    playbook = outreach.playbook(check_templates=False)  # the uplift renders nothing
+    with duckdb.get_connection() as conn:
+        days, _ = days_to_compute(context, conn)
+        for day in days:
+            rows = compute_uplift(conn, day, playbook)
+        table = markdown_table(
+            conn, f"select campaign, contacted, held_out, contacted_conversion_rate, held_out_conversion_rate, "
+                  f"conversion_uplift, conversion_z, improvement_uplift from {UPLIFT_TABLE} "
+                  "where as_of_date = ? order by campaign", [days[-1]])
+    return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days),
+                                          "window_days": playbook.uplift.window_days, "uplift": table})
 
 
 def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -96,68 +186,13 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         name="outreach_lists",
     )
     def outreach_lists(context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig):
-        playbook = outreach.playbook()
-        renderer = outreach.renderer()
-        days = partition_days(context)
-        results: list[OutreachDay] = []
-        with duckdb.get_connection() as conn:
-            # oldest first: each day's frequency cap and cooldowns read the days before it
-            for day in days:
-                results.append(build_outreach_day(conn, day, duckdb.timezone, playbook, renderer,
-                                                  outreach.export_root))
-                context.log.info(f"{day}: {results[-1].count('contacted')} contacted, "
-                                 f"{results[-1].count('holdout')} held out")
-            last = results[-1]
-            list_rows, history_rows, total_contacts = conn.execute(
-                f"select (select count(*) from {LIST_TABLE} where as_of_date = $d), "
-                f"(select count(*) from {HISTORY_TABLE} where as_of_date = $d), "
-                f"(select count(*) from {HISTORY_TABLE} where not held_out)", {"d": last.day}
-            ).fetchall()[0]
-        reasons = {f"excluded_{r}": dg.MetadataValue.int(sum(n for (_, k), n in last.exclusions.items() if k == r))
-                   for r in EXCLUSION_REASONS}
-        yield dg.MaterializeResult(
-            asset_key=list_key,
-            metadata={
-                "dagster/row_count": dg.MetadataValue.int(list_rows),
-                "days": len(days),
-                "playbook_version": playbook.version,
-                "contacted": dg.MetadataValue.int(last.count("contacted")),
-                "holdout": dg.MetadataValue.int(last.count("holdout")),
-                "excluded": dg.MetadataValue.int(last.count("excluded")),
-                **reasons,
-                "campaigns": _campaign_table(last),
-                "rendered_sample": _samples(last),
-            },
-        )
-        # build_outreach_day raises on any violation, so a run that gets here reports the (zero) counts it checked
-        checked = {name: sum(r.guard_violations.get(name, 0) for r in results) for name in last.guard_violations}
-        yield dg.AssetCheckResult(
-            asset_key=list_key, check_name="guards_hold", passed=not any(checked.values()),
-            metadata={"days_checked": len(results), "selected_rows_checked": dg.MetadataValue.int(
-                sum(r.count("contacted") + r.count("holdout") for r in results)),
-                **{f"violations_{name}": dg.MetadataValue.int(n) for name, n in checked.items()}},
-        )
-        yield dg.MaterializeResult(
-            asset_key=history_key,
-            metadata={"dagster/row_count": dg.MetadataValue.int(history_rows),
-                      "contacts_all_days": dg.MetadataValue.int(total_contacts)},
-        )
-        yield dg.MaterializeResult(
-            asset_key=EXPORTS_KEY,
-            metadata={
-                "export_folder": dg.MetadataValue.path(str(last.export_dir)),
-                "files": dg.MetadataValue.int(len(playbook.active_campaigns)),
-                "rows_exported": dg.MetadataValue.int(last.count("contacted")),
-                **{f"rows_{c.id}": dg.MetadataValue.int(last.count("contacted", c.id))
-                   for c in playbook.active_campaigns},
-            },
-        )
+        yield from _outreach_results(context, duckdb, outreach)
 
     @dg.asset(
         key=dg.AssetKey(UPLIFT_TABLE.split(".")),
         deps=[history_key, dg.AssetKey(["lifecycle", "customer_stage_daily"]),
               dg.AssetKey(["scoring", "customer_features"])],
-        description=_DESCRIPTIONS[UPLIFT_TABLE],
+        description=asset_description(UPLIFT_TABLE),
         metadata=derived_table_metadata(UPLIFT_TABLE),
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -166,16 +201,6 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         **_COMMON,
     )
     def campaign_uplift(context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig):
-        playbook = outreach.playbook()
-        days = partition_days(context)
-        with duckdb.get_connection() as conn:
-            for day in days:
-                rows = compute_uplift(conn, day, playbook)
-            table = markdown_table(
-                conn, f"select campaign, contacted, held_out, contacted_conversion_rate, held_out_conversion_rate, "
-                      f"conversion_uplift, conversion_z, improvement_uplift from {UPLIFT_TABLE} "
-                      "where as_of_date = ? order by campaign", [days[-1]])
-        return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days),
-                                              "window_days": playbook.uplift.window_days, "uplift": table})
+        return _uplift_result(context, duckdb, outreach)
 
     return [outreach_lists, campaign_uplift]

@@ -9,8 +9,16 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import scoring as rules
+from lifecycle_pipeline.assets.common import (
+    DUCKDB_WRITER_POOL,
+    OWNERS,
+    DayProgress,
+    blocked_metadata,
+    days_to_compute,
+    derived_table_metadata,
+    markdown_table,
+)
 from lifecycle_pipeline.dictionary import asset_description
 from lifecycle_pipeline.resources import ScoringConfig, StageConfig, WarehouseResource
 
@@ -76,12 +84,14 @@ def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, scoring: ScoringConfig, stages: StageConfig
     ):
         settings, lifecycle = scoring.settings(), stages.settings()
-        days = partition_days(context)
         with duckdb.get_connection() as conn:
+            days, blocked = days_to_compute(context, conn)
+            progress = DayProgress(context, f"scoring/{name}", len(days))
             for day in days:
                 rows = compute(conn, day, duckdb.timezone, settings, lifecycle)
                 context.log.debug(f"{table} {day}: {rows} rows")
-            metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days)}
+                progress.step()
+            metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days), **blocked_metadata(blocked)}
             metadata |= summary(conn, table, days[-1])
         return dg.MaterializeResult(metadata=metadata)
 
@@ -94,7 +104,7 @@ _SPECS = [
     ("customer_features", rules.FEATURES_TABLE, [f"clean/{s}" for s in CLEAN_INPUTS],
      lambda conn, day, tz, s, _: rules.compute_customer_features(conn, day, tz, s), _preview),
     ("rfm_scores", rules.RFM_TABLE, ["scoring/customer_features"],
-     lambda conn, day, tz, s, _: rules.compute_rfm(conn, day), _counts_by("rfm_segment")),
+     lambda conn, day, tz, s, lifecycle: rules.compute_rfm(conn, day, lifecycle), _counts_by("rfm_segment")),
     ("nps_daily", rules.NPS_TABLE, ["clean/nps_responses"],
      lambda conn, day, tz, s, _: rules.compute_nps_daily(conn, day, tz, s), _nps_summary),
     ("health_scores", rules.HEALTH_TABLE, ["scoring/customer_features", "clean/events"],

@@ -3,50 +3,103 @@
 `lifecycle/customer_stage_daily`, `lifecycle/stage_history`, `lifecycle/stage_transitions_daily` and
 `lifecycle/stage_counts_daily` are written together (one transaction per run) because each
 day's previous stage, days in stage, spells and transitions depend on the neighbouring
-days; `lifecycle/kpis_daily` follows. Rules: lifecycle_pipeline/stages.py, sql/stages/.
+days; `lifecycle/kpis_daily` follows. Rules: lifecycle_pipeline/stages.py, sql/stages/; descriptions and
+columns: the dictionary entries beside the SQL (sql/stages/<table>.yml).
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 
-from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, derived_table_metadata, markdown_table, partition_days
 from lifecycle_pipeline import stages as rules
+from lifecycle_pipeline.assets.common import (
+    DUCKDB_WRITER_POOL,
+    OWNERS,
+    DayProgress,
+    blocked_metadata,
+    days_to_compute,
+    derived_table_metadata,
+    markdown_table,
+)
+from lifecycle_pipeline.dictionary import asset_description
 from lifecycle_pipeline.resources import StageConfig, WarehouseResource
 from lifecycle_pipeline.vocabulary import STAGES
 
 _COMMON = {"group_name": "lifecycle", "kinds": {"duckdb"}, "owners": OWNERS, "tags": {"layer": "lifecycle"}}
 _SCORES = ["customer_features", "rfm_scores", "health_scores", "early_warnings"]
 
-_DESCRIPTIONS = {
-    rules.DAILY_TABLE: "Each customer's lifecycle stage at the end of each business day: "
-    "`lifecycle.customer_stage_daily`, grain customer x as_of_date (every known customer). First matching rule "
-    "of DOMAIN.md (prospect, churned > 180 days, dormant 91-180, at_risk 46-90, reactivated after a gap > 90 days, "
-    "new = 1 order, advocate = 5+ orders and promoter or referrer, loyal = 5+ orders, active = 2-4 orders); preset "
-    "ecommerce (orders drive recency) or saas (activity drives recency), thresholds in StageConfig. With the "
-    "previous day's stage, days in stage, RFM segment, health band, warning tier and the recency/frequency "
-    "values that decided the stage.",
-    rules.HISTORY_TABLE: "Stage spells: `lifecycle.stage_history`, one row per customer per uninterrupted run of "
-    "days in one stage (valid_from, valid_to; the open spell has valid_to NULL). Rebuilt from the earliest day "
-    "a run writes, so re-running or backfilling past days in any order leaves the same history.",
-    rules.TRANSITIONS_TABLE: "Stage moves per business day: `lifecycle.stage_transitions_daily`, grain as_of_date "
-    "x from_stage x to_stage, counting customers whose stage differs from their previous day; customers seen "
-    "for the first time come from '(new)'.",
-    rules.COUNTS_TABLE: "Customers per stage per business day: `lifecycle.stage_counts_daily`, grain as_of_date "
-    "x stage, every stage listed (0 when empty) with its share; a day's counts sum to its known customers.",
-    rules.KPIS_TABLE: "Lifecycle KPIs per business day: `lifecycle.kpis_daily`, one row per as_of_date: "
-    "registrations, first-purchase conversion (30-day window), daily active customers, 30-day retention, "
-    "repurchase rate, orders, revenue and AOV, average LTV, NPS, referral rate (DOMAIN.md, KPIs per day). "
-    "Each column's definition is in the data dictionary (docs/data_dictionary.md).",
-}
-
 
 def _spec(table: str, deps: list) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=dg.AssetKey(table.split(".")),
         deps=deps,
-        description=_DESCRIPTIONS[table],
+        description=asset_description(table),
         metadata=derived_table_metadata(table),
         **_COMMON,
     )
+
+
+def _stage_results(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, stages: StageConfig
+) -> Iterator[dg.MaterializeResult]:
+    """Write the stage tables of the run's days; one result per table, with the last day's figures."""
+    settings = stages.settings()
+    with duckdb.get_connection() as conn:
+        days, blocked = days_to_compute(context, conn)
+        progress = DayProgress(context, "lifecycle stages", len(days))
+        summary = rules.build_stage_days(conn, days, settings, on_day=lambda _day: progress.step())
+        last = days[-1]
+        counts = markdown_table(
+            conn, f"select stage, customers, share from {rules.COUNTS_TABLE} where as_of_date = ? "
+                  "order by stage_order", [last])
+        moves = markdown_table(
+            conn, f"select from_stage, to_stage, customers from {rules.TRANSITIONS_TABLE} where as_of_date = ? "
+                  "order by customers desc limit 20", [last])
+        per_stage = dict(conn.execute(
+            f"select stage, customers from {rules.COUNTS_TABLE} where as_of_date = ?", [last]).fetchall())
+        spells, open_spells = conn.execute(
+            f"select count(*), count(*) filter (where valid_to is null) from {rules.HISTORY_TABLE}"
+        ).fetchall()[0]
+    rows = summary["rows"][last]
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(rules.DAILY_TABLE.split(".")),
+        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days), "preset": settings.preset,
+                  "stage_counts": counts, **blocked_metadata(blocked)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(rules.HISTORY_TABLE.split(".")),
+        metadata={"dagster/row_count": dg.MetadataValue.int(spells), "open_spells": open_spells},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(rules.TRANSITIONS_TABLE.split(".")),
+        metadata={"transitions": moves, "days_rebuilt": len(summary["transition_days"])},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(rules.COUNTS_TABLE.split(".")),
+        # one number per stage, so the UI charts the stages over the partitions
+        metadata={"stage_counts": counts, "known_customers": dg.MetadataValue.int(rows),
+                  **{f"customers_{stage}": dg.MetadataValue.int(per_stage[stage]) for stage in STAGES}},
+    )
+
+
+def _kpis_result(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, stages: StageConfig
+) -> dg.MaterializeResult:
+    """Write the KPIs of the run's days; the last day's KPIs as metadata."""
+    settings = stages.settings()
+    with duckdb.get_connection() as conn:
+        days, _ = days_to_compute(context, conn)
+        for day in days:
+            rules.compute_kpis(conn, day, duckdb.timezone, settings)
+        latest = markdown_table(
+            conn, f"select * exclude (as_of_date) from {rules.KPIS_TABLE} where as_of_date = ?", [days[-1]])
+        cursor = conn.execute(f"select * from {rules.KPIS_TABLE} where as_of_date = ?", [days[-1]])
+        values = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
+    # numbers the UI can chart over partitions
+    charted = {name: dg.MetadataValue.float(float(values[name])) for name in
+               ("known_customers", "daily_active_customers", "retention_30d", "repurchase_rate", "nps")
+               if values[name] is not None}
+    return dg.MaterializeResult(metadata={"kpis": latest, "days": len(days), **charted})
 
 
 def build_stage_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -67,48 +120,13 @@ def build_stage_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         name="lifecycle_stages",
     )
     def lifecycle_stages(context: dg.AssetExecutionContext, duckdb: WarehouseResource, stages: StageConfig):
-        settings = stages.settings()
-        days = partition_days(context)
-        with duckdb.get_connection() as conn:
-            summary = rules.build_stage_days(conn, days, settings)
-            last = days[-1]
-            counts = markdown_table(
-                conn, f"select stage, customers, share from {rules.COUNTS_TABLE} where as_of_date = ? "
-                      "order by stage_order", [last])
-            moves = markdown_table(
-                conn, f"select from_stage, to_stage, customers from {rules.TRANSITIONS_TABLE} where as_of_date = ? "
-                      "order by customers desc limit 20", [last])
-            per_stage = dict(conn.execute(
-                f"select stage, customers from {rules.COUNTS_TABLE} where as_of_date = ?", [last]).fetchall())
-            spells, open_spells = conn.execute(
-                f"select count(*), count(*) filter (where valid_to is null) from {rules.HISTORY_TABLE}"
-            ).fetchall()[0]
-        rows = summary["rows"][last]
-        yield dg.MaterializeResult(
-            asset_key=daily_key,
-            metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days), "preset": settings.preset,
-                      "stage_counts": counts},
-        )
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(rules.HISTORY_TABLE.split(".")),
-            metadata={"dagster/row_count": dg.MetadataValue.int(spells), "open_spells": open_spells},
-        )
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(rules.TRANSITIONS_TABLE.split(".")),
-            metadata={"transitions": moves, "days_rebuilt": len(summary["transition_days"])},
-        )
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(rules.COUNTS_TABLE.split(".")),
-            # one number per stage, so the UI charts the stages over the partitions
-            metadata={"stage_counts": counts, "known_customers": dg.MetadataValue.int(rows),
-                      **{f"customers_{stage}": dg.MetadataValue.int(per_stage[stage]) for stage in STAGES}},
-        )
+        yield from _stage_results(context, duckdb, stages)
 
     @dg.asset(
         key=dg.AssetKey(rules.KPIS_TABLE.split(".")),
         deps=[daily_key, dg.AssetKey(["scoring", "nps_daily"]), dg.AssetKey(["clean", "orders"]),
               dg.AssetKey(["clean", "events"])],
-        description=_DESCRIPTIONS[rules.KPIS_TABLE],
+        description=asset_description(rules.KPIS_TABLE),
         metadata=derived_table_metadata(rules.KPIS_TABLE),
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -116,19 +134,6 @@ def build_stage_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         **_COMMON,
     )
     def kpis_daily(context: dg.AssetExecutionContext, duckdb: WarehouseResource, stages: StageConfig):
-        settings = stages.settings()
-        days = partition_days(context)
-        with duckdb.get_connection() as conn:
-            for day in days:
-                rules.compute_kpis(conn, day, duckdb.timezone, settings)
-            latest = markdown_table(
-                conn, f"select * exclude (as_of_date) from {rules.KPIS_TABLE} where as_of_date = ?", [days[-1]])
-            cursor = conn.execute(f"select * from {rules.KPIS_TABLE} where as_of_date = ?", [days[-1]])
-            values = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
-        # numbers the UI can chart over partitions
-        charted = {name: dg.MetadataValue.float(float(values[name])) for name in
-                   ("known_customers", "daily_active_customers", "retention_30d", "repurchase_rate", "nps")
-                   if values[name] is not None}
-        return dg.MaterializeResult(metadata={"kpis": latest, "days": len(days), **charted})
+        return _kpis_result(context, duckdb, stages)
 
     return [lifecycle_stages, kpis_daily]

@@ -19,10 +19,11 @@ import numpy as np
 import pyarrow as pa
 
 from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.gx_runner import SuiteRunner
 from lifecycle_pipeline.landing_files import iso_utc, write_table_file
 from lifecycle_pipeline.loading import ensure_warehouse, load_partition
 from lifecycle_pipeline.quality_rules import QualitySettings
-from lifecycle_pipeline.validation import SuiteRunner, validate_days
+from lifecycle_pipeline.validation import validate_days
 
 DAY = dt.date(2026, 3, 2)
 

@@ -1,8 +1,9 @@
 """Inject known-bad rows into one landing day, to exercise data-quality rules.
 
 Each kind damages the day's landing file of one source in a way a real feed does, and
-reports exactly which rows it touched, so tests can assert each one is caught. The
-report is also written next to the landing data as ``_injected/<day>.json``.
+reports exactly which rows (or, for malformed lines, which file lines) it touched, so
+tests can assert each one is caught. The report is also written next to the landing
+data as ``_injected/<day>.json``.
 """
 
 from __future__ import annotations
@@ -113,6 +114,26 @@ def _nps_out_of_range(t, rng):
     return _set(t, "score", rows, "11"), {"rows": rows.tolist(), "value": 11}
 
 
+def _conflicting_duplicates(t, rng):
+    """Two orders landing twice in the day with different amounts: every copy is quarantined."""
+    rows = _pick(t, rng, 2)
+    copies = _set(t.take(pa.array(rows)), "amount", np.arange(len(rows)), lambda v: f"{float(v or 0) + 1:.2f}")
+    return pa.concat_tables([t, copies]), {"order_ids": t.column("order_id").take(pa.array(rows)).to_pylist()}
+
+
+def _malformed_lines(path: Path, rng) -> dict:
+    """One line with an unbalanced quote and one short line (a field cut off), edited in the CSV text."""
+    if not path.name.endswith(".csv"):
+        raise ValueError(f"malformed_lines needs a CSV landing file, not {path.name}")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    quoted, short = (int(i) for i in np.sort(rng.choice(np.arange(1, len(lines)), size=2, replace=False)))
+    fields = lines[quoted].split(",")
+    lines[quoted] = ",".join([fields[0], '"' + fields[1].strip('"'), *fields[2:]])  # a quote that never closes
+    lines[short] = lines[short].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"lines": [quoted + 1, short + 1], "problems": ["unbalanced quote", "short row"]}
+
+
 def _bad_emails(t, rng):
     rows = _pick(t, rng, 2, lambda r: r["email"] is not None)
     return _set(t, "email", rows, lambda v: v.replace("@", " at ")), {"rows": rows.tolist()}
@@ -139,9 +160,10 @@ def _volume_spike(t, rng):
     return pa.concat_tables([t, *copies]), {"factor": 10, "rows_before": t.num_rows}
 
 
-KINDS: dict[str, tuple[str, Callable]] = {
+KINDS: dict[str, tuple[str, Callable | None]] = {
     "nulls": ("orders", _nulls),
     "duplicates": ("orders", _duplicates),
+    "conflicting_duplicates": ("orders", _conflicting_duplicates),
     "orphans": ("orders", _orphans),
     "negative_amounts": ("orders", _negative_amounts),
     "out_of_day": ("orders", _out_of_day),
@@ -152,10 +174,13 @@ KINDS: dict[str, tuple[str, Callable]] = {
     "bad_types": ("orders", _bad_types),
     "volume_spike": ("events", _volume_spike),
     "missing_column": ("orders", _missing_column),
+    "malformed_lines": ("orders", _malformed_lines),
     "empty_day": ("events", _empty_day),
     "missing_file": ("marketing_spend", None),
 }
 """Kinds that damage rows come first; the whole-file kinds last (they replace the file)."""
+TEXT_KINDS = ("malformed_lines",)
+"""Kinds that edit the file's text (the file no longer parses as a table afterwards, so they come late)."""
 
 
 def inject(root: Path, day: dt.date, kinds: list[str] | None = None, seed: int = 42) -> dict[str, dict]:
@@ -172,6 +197,9 @@ def inject(root: Path, day: dt.date, kinds: list[str] | None = None, seed: int =
         if damage is None:
             path.unlink()
             report[kind] = {"source": source, "removed": str(path)}
+            continue
+        if kind in TEXT_KINDS:
+            report[kind] = {"source": source, "file": str(path), **damage(path, rng)}
             continue
         table, details = damage(_read(path), rng)
         _write(table, path)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +19,7 @@ from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from lifecycle_pipeline.settings import ProjectSettings, load_settings
+from lifecycle_pipeline.settings import ProjectSettings, SettingsError, load_settings
 
 
 def _date(text: str) -> dt.date:
@@ -47,12 +49,36 @@ def resolve_range(settings: ProjectSettings, args: argparse.Namespace) -> tuple[
 
 
 def ensure_dagster_home(settings: ProjectSettings) -> Path:
-    """Create $DAGSTER_HOME with the project's dagster.yaml (kept if already edited)."""
+    """Create $DAGSTER_HOME with the project's dagster.yaml.
+
+    An existing dagster.yaml that is an unedited copy of an earlier shipped version is
+    replaced by the current one; an edited copy is kept (with a note when it lacks the
+    settings that free the pool slots of dead runs).
+    """
+    from lifecycle_pipeline.runs import (
+        dagster_yaml_action,
+        missing_settings,
+        shipped_version,
+    )
+
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    if not target.exists():
-        target.write_text(files("lifecycle_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8"))
+    shipped = files("lifecycle_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8")
+    existing = target.read_text(encoding="utf-8") if target.exists() else None
+    action = dagster_yaml_action(existing, shipped)
+    if action in ("write", "upgrade"):
+        tmp = target.with_name(".dagster.yaml.tmp")
+        tmp.write_text(shipped, encoding="utf-8")
+        os.replace(tmp, target)
+        if action == "upgrade":
+            print(f"updated {target} to the shipped version {shipped_version(shipped)} "
+                  "(it was an unedited copy of an earlier version)", flush=True)
+    elif action == "keep":
+        missing = missing_settings(existing or "")
+        if missing:
+            print(f"note: {target} was edited, so it is kept; it lacks {', '.join(missing)}: the daemon will "
+                  "not free the pool slots of killed runs (see lifecycle_pipeline/dagster.yaml)", file=sys.stderr)
     return home
 
 
@@ -92,49 +118,147 @@ def cmd_inject_bad(settings: ProjectSettings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: ProjectSettings, args: argparse.Namespace) -> int:
-    from lifecycle_pipeline.importer import import_history, load_mapping
+    from lifecycle_pipeline.importer import import_history, load_mapping, mapping_notes
 
     mapping = load_mapping(Path(args.mapping))
     root = Path(args.landing_root or settings.landing_root)
     results = import_history(mapping, root, business_timezone=settings.timezone, fmt=args.format)
     for r in results:
-        print(f"  {r.source:<16} {r.rows:>10,} rows -> {r.days} days ({r.first_day}..{r.last_day})")
-    if results:
-        first = min(r.first_day for r in results if r.first_day)
-        last = max(r.last_day for r in results if r.last_day)
-        print(f"landing root: {root}\nbackfill with: lifecycle-pipeline backfill --start {first} --end {last}")
+        days = f"({r.first_day}..{r.last_day})" if r.rows else "(no rows)"
+        print(f"  {r.source:<16} {r.rows:>10,} rows -> {r.days} days {days}")
+    for note in mapping_notes(mapping, results):
+        print(note)
+    landed = [r for r in results if r.rows]
+    if landed:
+        first, last = min(r.first_day for r in landed), max(r.last_day for r in landed)
+        print(f"landing root: {root}")
+        print("\n".join(backfill_advice(settings, first, last)))
     return 0
+
+
+def backfill_advice(settings: ProjectSettings, first: dt.date, last: dt.date) -> list[str]:
+    """How to backfill an imported history: a command that works when pasted as printed, and the
+    start date the partitions need when the history begins before LIFECYCLE_START_DATE."""
+    program = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "lifecycle-pipeline" else None
+    program = program or shutil.which("lifecycle-pipeline") or f"{sys.executable} -m lifecycle_pipeline.cli"
+    lines, prefix = [], ""
+    if dt.date.fromisoformat(settings.start_date) > first:
+        prefix = f"LIFECYCLE_START_DATE={first} "
+        lines.append(
+            f"the history starts on {first}, before the first partition (LIFECYCLE_START_DATE={settings.start_date}): "
+            f"set LIFECYCLE_START_DATE={first} or earlier for this project, in the environment of every command "
+            "and of `make dev`")
+    return [*lines, "backfill with:", f"  {prefix}{program} backfill --start {first} --end {last}"]
+
+
+def _reap_dead_runs(home: Path) -> list[str]:
+    """Fail runs of the instance whose process is gone and free their pool slots (no daemon needed).
+
+    A run killed with kill -9 (or OOM, or a reboot) keeps its duckdb_writer slot; the new
+    run would wait for it forever. Runs whose process is alive are left alone.
+    """
+    try:
+        from dagster import DagsterInstance
+
+        from lifecycle_pipeline.runs import reap_dead_runs
+
+        with DagsterInstance.from_config(str(home)) as instance:
+            return reap_dead_runs(instance).lines()
+    except Exception as exc:  # the backfill itself may still work; say why the check did not
+        return [f"could not check for dead runs: {exc!r}"]
 
 
 def cmd_backfill(settings: ProjectSettings, args: argparse.Namespace) -> int:
     """Materialize every asset over a day range as one Dagster run in the project instance."""
     start, end = resolve_range(settings, args)
+    return run_backfill(settings, start, end, args.select)
+
+
+# lines of the run's log shown on the console while it runs: our per-asset progress, finished
+# steps, skipped (blocked) days and failures; everything goes to the log file
+_SHOWN = (" days (", "STEP_SUCCESS", "STEP_FAILURE", " skipped: blocked by ", "RUN_FAILURE")
+
+
+def run_backfill(
+    settings: ProjectSettings, start: dt.date, end: dt.date, select: str = "*", run_config: dict | None = None
+) -> int:
+    """One Dagster run over ``start..end`` (``dagster asset materialize``), its progress shown as it happens."""
     home = ensure_dagster_home(settings)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     command = [
         dagster, "asset", "materialize",
         "-m", "lifecycle_pipeline.definitions",
-        "--select", args.select,
+        "--select", select,
         "--partition-range", f"{start.isoformat()}...{end.isoformat()}",
     ]
+    if run_config:
+        command += ["--config-json", json.dumps(run_config)]
     log = settings.data_dir / "logs" / f"backfill_{start}_{end}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"backfill {start}..{end} ({args.select}) as one run in the instance at {home}", flush=True)
+    print(f"backfill {start}..{end} ({select}) as one run in the instance at {home}", flush=True)
+    for line in _reap_dead_runs(home):
+        print(f"  {line}", flush=True)
     print(f"  run log: {log}", flush=True)
+    print(f"  preparing the run: Dagster records a planned event per asset and day "
+          f"({(end - start).days + 1} days) before the first step starts", flush=True)
     started = time.monotonic()
+    tail: list[str] = []
     with open(log, "w", encoding="utf-8") as handle:
-        code = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode
-    lines = log.read_text(encoding="utf-8").splitlines()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in process.stdout:
+            handle.write(line)
+            tail = [*tail[-39:], line.rstrip("\n")]
+            if any(marker in line for marker in _SHOWN):
+                print(f"  [{_elapsed(time.monotonic() - started)}] {line.rstrip().split(' - ')[-1]}", flush=True)
+        code = process.wait()
     if code != 0:
-        print("\n".join(lines[-40:]), file=sys.stderr)
+        print("\n".join(tail), file=sys.stderr)
         print(f"backfill failed (exit {code}); full log: {log}", file=sys.stderr)
         return code
-    steps = [line.split(" - ")[-1] for line in lines if "STEP_SUCCESS" in line]
-    for step in steps:
-        print(f"  {step}")
+    for line in _blocked_days_report(settings, start, end):
+        print(line)
     print(f"backfill succeeded in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:d}:{secs:02d}"
+
+
+def _blocked_days_report(settings: ProjectSettings, start: dt.date, end: dt.date) -> list[str]:
+    """The days of the range a failed blocking check held back, and how to release them after review."""
+    import duckdb
+
+    from lifecycle_pipeline import day_status
+
+    if not settings.duckdb_path.exists():
+        return []
+    with duckdb.connect(str(settings.duckdb_path)) as conn:
+        days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        blocked = day_status.blocked_days(conn, days)
+    if not blocked:
+        return []
+    lines = [f"{len(blocked)} day(s) held back by a failed blocking check (their downstream did not run):"]
+    lines += [f"  {day}: {'; '.join(reasons)}" for day, reasons in blocked.items()]
+    first = min(blocked)
+    lines.append(f"after review, release with: lifecycle-pipeline release --day {first} --reason '…' "
+                 f"(re-runs {first} through {end} with the day's batch rules overridden)")
+    return lines
+
+
+def cmd_release(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    """Re-materialize a reviewed day with its blocking batch rules overridden, then every later day."""
+    from lifecycle_pipeline.day_status import Release
+
+    end = args.end or last_complete_day(settings)
+    by = args.by or os.environ.get("USER") or getpass.getuser()
+    release = Release(args.day, by, args.reason, tuple(args.source) if args.source else None)
+    print(f"releasing {args.day} ({', '.join(release.sources) if release.sources else 'every source'}) "
+          f"by {by}: {args.reason}")
+    config = {"resources": {"quality": {"config": release.run_config()}}}
+    return run_backfill(settings, args.day, end, "*", run_config=config)
 
 
 def cmd_docs(settings: ProjectSettings, args: argparse.Namespace) -> int:
@@ -149,7 +273,8 @@ def cmd_docs(settings: ProjectSettings, args: argparse.Namespace) -> int:
 
 def cmd_check_playbook(settings: ProjectSettings, args: argparse.Namespace) -> int:
     """Validate a playbook and its templates (as the outreach assets will) and list its campaigns."""
-    from lifecycle_pipeline.outreach.playbook import PlaybookError, load_playbook
+    from lifecycle_pipeline.outreach.loader import load_playbook
+    from lifecycle_pipeline.outreach.playbook import PlaybookError
 
     path = args.playbook or settings.playbook_path
     try:
@@ -190,7 +315,7 @@ def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
                 lo, hi, n = conn.execute(
                     f"select min(_partition_date), max(_partition_date), count(distinct _partition_date) from {ident}"
                 ).fetchall()[0]
-                days = f"  days {lo}..{hi} ({n} with rows)"
+                days = f"  days {lo}..{hi} ({n} with rows)" if n else "  (no rows landed)"
             print(f"  {schema}.{table:<24} {rows:>12,} rows{days}")
     print(f"landing files:      {settings.landing_root}")
     exports = settings.outreach_export_dir
@@ -198,6 +323,41 @@ def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
     print(f"outreach exports:   {exports}" + (f"  ({len(days)} days, {days[0]}..{days[-1]})" if days else ""))
     print(f"Dagster instance:   DAGSTER_HOME={home}")
     print("open the UI:        make dev   (then http://127.0.0.1:3000)")
+    return 0
+
+
+def cmd_bi_path(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    """Print the BI file's path; with --check, open it read-only and print what is published."""
+    from lifecycle_pipeline.publish import bi_file, check_bi_file
+
+    path = bi_file(settings.bi_dir)
+    print(path)
+    if not args.check:
+        return 0
+    if not path.exists():
+        print(f"not published yet: {path} does not exist (materialize bi/published_days, e.g. a backfill)",
+              file=sys.stderr)
+        return 1
+    report = check_bi_file(path)
+    print(f"published_through: {report['published_through']}  ({report['days_published']} days published, "
+          f"manifest {report['manifest_id']})")
+    print(f"  {'table':<36} {'rows':>12} {'on ' + str(report['published_through']):>16}")
+    for table, (total, latest) in report["rows"].items():
+        print(f"  {table:<36} {total:>12,} {'' if latest is None else format(latest, ','):>16}")
+    return 0
+
+
+def cmd_fingerprint(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    """Rows and content hash of every table and of the export tree, to compare two runs exactly."""
+    import duckdb
+
+    from lifecycle_pipeline.fingerprint import table_fingerprints, tree_fingerprint
+
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        for table, (rows, digest) in table_fingerprints(conn, exclude=()).items():
+            print(f"{table:<40} {rows:>12,} rows  {digest}")
+    files, digest = tree_fingerprint(settings.outreach_export_dir)
+    print(f"{'exports':<40} {files:>12,} files {digest}")
     return 0
 
 
@@ -254,12 +414,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="print the warehouse tables, row counts and where everything is")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("release", help="after review, re-run a day held back by a failed blocking check")
+    p.add_argument("--day", type=_date, required=True, help="the blocked day")
+    p.add_argument("--reason", required=True, help="why the day may go through (recorded with the run)")
+    p.add_argument("--by", help="who reviewed it (default: $USER)")
+    p.add_argument("--source", action="append", help="only this source's checks (repeatable; default: every source)")
+    p.add_argument("--end", type=_date, help="re-run through this day (default: yesterday): later days read the "
+                                             "released one")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("fingerprint", help="rows and content hash of every table and of the exports (compare runs)")
+    p.set_defaults(func=cmd_fingerprint)
+
+    p = sub.add_parser("bi-path", help="print the path of the read-only BI file (lifecycle_bi.duckdb) for BI tools")
+    p.add_argument("--check", action="store_true",
+                   help="open it read-only and print published_through and the row counts")
+    p.set_defaults(func=cmd_bi_path)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a configuration or input error ends in one clear line on stderr (exit 2), no traceback."""
+    from lifecycle_pipeline.importer import ImportMappingError
+    from lifecycle_pipeline.outreach.playbook import PlaybookError
+
     args = build_parser().parse_args(argv)
-    return args.func(load_settings(), args)
+    try:
+        return args.func(load_settings(), args)
+    except (SettingsError, ImportMappingError, PlaybookError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lifecycle_pipeline.vocabulary import ACQUISITION_CHANNELS, EVENT_TYPES, ORDER_STATUSES, SUPPRESSION_REASONS
+from lifecycle_pipeline.vocabulary import (
+    ACQUISITION_CHANNELS,
+    EVENT_TYPES,
+    ORDER_STATUSES,
+    SUPPRESSION_REASONS,
+)
 
 TIMESTAMP = "TIMESTAMPTZ"
 MONEY = "DECIMAL(18,2)"

@@ -5,13 +5,21 @@ import dagster as dg
 from lifecycle_pipeline.assets.clean import build_clean_assets
 from lifecycle_pipeline.assets.ingestion import build_ingestion_assets
 from lifecycle_pipeline.assets.outreach import build_outreach_assets
+from lifecycle_pipeline.assets.publish import build_publish_assets
 from lifecycle_pipeline.assets.scoring import build_scoring_assets
 from lifecycle_pipeline.assets.stages import build_stage_assets
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
+from lifecycle_pipeline.resources import (
+    LandingZone,
+    OutreachConfig,
+    QualityConfig,
+    ScoringConfig,
+    StageConfig,
+    WarehouseResource,
+)
 from lifecycle_pipeline.schedules import build_daily_schedule
 from lifecycle_pipeline.settings import ProjectSettings, load_settings
-from lifecycle_pipeline.resources import LandingZone, OutreachConfig, QualityConfig, ScoringConfig, StageConfig, WarehouseResource
 
 
 def build_definitions(settings: ProjectSettings) -> dg.Definitions:
@@ -29,6 +37,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             *build_scoring_assets(daily),
             *build_stage_assets(daily),
             *build_outreach_assets(daily),
+            *build_publish_assets(daily, settings),  # bi/published_days: after the final tables
         ],
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
@@ -41,6 +50,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             "outreach": OutreachConfig(
                 playbook_path=str(settings.playbook_path) if settings.playbook_path else None,
                 export_dir=str(settings.outreach_export_dir),
+                export_window_days=settings.export_window_days,
             ),
         },
     )

@@ -1,19 +1,56 @@
 """The data dictionary of the derived tables: the public contract BI tools read.
 
-One entry per table: its grain, what it holds, and every column with its DuckDB type and
-meaning. The same entries feed the column schema shown in the Dagster UI, the
-``COMMENT ON`` descriptions stored in DuckDB (visible to any SQL client), and
-``docs/data_dictionary.md``. A test checks each materialized table against its entry, so
-the documentation cannot drift from the tables.
+Each derived table is described by one YAML file beside the SQL that builds it,
+``sql/<layer>/<table>.yml``: its name, grain, DOMAIN.md section, SQL files, description and
+every column with its DuckDB type, meaning and (where a value list exists) accepted values.
+This module loads and validates those files. The same entries feed the column schema and
+asset descriptions of the Dagster UI, the ``COMMENT ON`` descriptions stored in DuckDB,
+``docs/data_dictionary.md`` and the layout check of every write (``daily_tables.py``), so the
+documentation cannot drift from the tables.
+
+Texts never spell out a configurable number; they name the setting in braces:
+
+- ``{recent_days}``: a field of ``ScoringSettings`` or ``StageSettings``, rendered with its
+  default, "recent_days (default 30)";
+- ``{playbook.uplift.window_days}``: a key of the outreach playbook, rendered as
+  "playbook uplift.window_days" (the playbook is data, so no value is given).
+
+Accepted values name a tuple of ``vocabulary.py`` (``accepted_values: {vocabulary: STAGES}``);
+``also: [...]`` adds markers the SQL itself writes (e.g. tier 0, ``'(new)'``). Every
+problem (unknown key, missing field, unknown placeholder or vocabulary name) raises
+``DictionaryError`` naming the file when the entries are loaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import string
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 
 import duckdb
+import yaml
 
+from lifecycle_pipeline import vocabulary
 from lifecycle_pipeline.db import quote_ident
+from lifecycle_pipeline.rule_settings import ScoringSettings, StageSettings
+
+# keys of a table entry, of a column and of accepted_values: (required, optional)
+_TABLE_KEYS = ({"name", "grain", "domain", "built_by", "description", "columns"}, set())
+_COLUMN_KEYS = ({"name", "type", "description"}, {"accepted_values"})
+_ACCEPTED_KEYS = ({"vocabulary"}, {"also"})
+DOMAIN_PREFIX = "DOMAIN.md: "
+# DuckDB types the derived tables use, as information_schema spells them (the layout check compares them)
+TYPES = {
+    "BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DATE", "TIMESTAMP WITH TIME ZONE",
+    "VARCHAR", "VARCHAR[]",
+}
+_INTEGER_TYPES = {"SMALLINT", "INTEGER", "BIGINT"}
+
+
+class DictionaryError(ValueError):
+    """A data-dictionary YAML file is invalid; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -22,265 +59,211 @@ class TableDoc:
     grain: str
     description: str
     columns: tuple[tuple[str, str, str], ...]  # (name, DuckDB type, meaning)
+    domain: str = ""  # DOMAIN.md section the rules come from
+    built_by: tuple[str, ...] = ()  # SQL files that build the table, e.g. sql/scoring/early_warnings.sql
+    source: str = ""  # this entry's file, e.g. sql/scoring/early_warnings.yml
+    # column -> accepted values (NULL is always accepted; for a list column, every element)
+    accepted_values: Mapping[str, tuple] = field(default_factory=dict, compare=False, hash=False)
 
     def column_names(self) -> list[str]:
         return [c[0] for c in self.columns]
 
-
-AS_OF = ("as_of_date", "DATE", "Business day the row describes, as of its end (partition key).")
-CUSTOMER = ("customer_id", "VARCHAR", "Customer identifier (customers.customer_id).")
-
-TABLES: dict[str, TableDoc] = {}
-
-
-def _doc(name: str, grain: str, description: str, *columns: tuple[str, str, str]) -> TableDoc:
-    TABLES[name] = TableDoc(name, grain, description, tuple(columns))
-    return TABLES[name]
+    def summary(self) -> str:
+        """What the table is, its grain and where its rules come from (asset description, table comment)."""
+        return (f"{self.description} Grain: {self.grain}. Rules: DOMAIN.md, section {self.domain}; "
+                f"SQL: {', '.join(self.built_by)}.")
 
 
-_doc(
-    "scoring.customer_features", "customer x as_of_date (every customer known by that day)",
-    "Per-customer behaviour as of the end of each day; only data landed up to that day counts.",
-    AS_OF, CUSTOMER,
-    ("signup_at", "TIMESTAMP WITH TIME ZONE", "Registration time."),
-    ("acquisition_channel", "VARCHAR", "Channel that acquired the customer (NULL = not given)."),
-    ("segment", "VARCHAR", "Plan or customer segment from the customer record."),
-    ("referred_by", "VARCHAR", "customer_id of the referrer, if the customer was referred."),
-    ("first_order_at", "TIMESTAMP WITH TIME ZONE", "First completed order (NULL = none)."),
-    ("last_order_at", "TIMESTAMP WITH TIME ZONE", "Last completed order (NULL = none)."),
-    ("orders_lifetime", "BIGINT", "Completed orders to date (refunded and cancelled orders excluded)."),
-    ("orders_365d", "BIGINT", "Completed orders in the trailing 365 days (rfm_window_days)."),
-    ("revenue_lifetime", "DECIMAL(18,2)", "Net revenue of completed orders to date."),
-    ("revenue_365d", "DECIMAL(18,2)", "Net revenue of completed orders in the trailing 365 days."),
-    ("avg_order_value", "DECIMAL(18,2)", "revenue_lifetime / orders_lifetime (NULL = no orders)."),
-    ("favourite_category", "VARCHAR", "Category of most completed orders; ties: most recently bought, then A-Z."),
-    ("gap_last_two_orders_days", "BIGINT", "Days between the last two completed orders (NULL = fewer than 2)."),
-    ("gap_last_two_active_days", "BIGINT", "Days between the last two days with an event or order (365 days)."),
-    ("recency_days", "BIGINT", "Days from the last completed order to as_of_date (NULL = no order)."),
-    ("active_days_30d", "BIGINT", "Days with at least one event in the last 30 days (recent_days)."),
-    ("active_days_prior_90d", "BIGINT", "Days with an event in the 90 days before those 30 (baseline_days)."),
-    ("activity_30d", "BIGINT", "Events + completed orders in the last 30 days."),
-    ("activity_prior_90d", "BIGINT", "Events + completed orders in the 90 days before the last 30."),
-    ("core_features_90d", "BIGINT", "Distinct core features used (core_feature_use events) in 90 days."),
-    ("referrals_365d", "BIGINT", "referral_sent events in the trailing 365 days."),
-    ("referred_signups_365d", "BIGINT", "Customers who signed up in 365 days naming this one as referred_by."),
-    ("csat_avg_180d", "DOUBLE", "Average CSAT (1-5) of tickets resolved in 180 days (NULL = none rated)."),
-    ("latest_nps_score", "SMALLINT", "Latest NPS answer (0-10) in 365 days (NULL = none)."),
-    ("nps_category", "VARCHAR", "promoter (>= 9) / passive (7-8) / detractor (0-6) of that answer."),
-    ("days_since_activity", "BIGINT", "Days since any event, order, ticket or NPS answer (NULL = none)."),
-    ("days_since_aha", "BIGINT", "Days since an aha event (aha_event_types) or completed order (NULL = none)."),
-    ("days_since_signup", "BIGINT", "Days since registration."),
-)
-_doc(
-    "scoring.rfm_scores", "buyer x as_of_date (customers with at least one completed order)",
-    "RFM scores 1-5 by rank-based quintiles (equal values, equal scores) and the R x F segment.",
-    AS_OF, CUSTOMER,
-    ("recency_days", "BIGINT", "Days since the last completed order (R input; fewer is better)."),
-    ("orders_365d", "BIGINT", "Completed orders in the trailing window (F input)."),
-    ("revenue_365d", "DECIMAL(18,2)", "Net revenue in the trailing window (M input)."),
-    ("r_score", "INTEGER", "Recency score 1-5 (5 = most recent)."),
-    ("f_score", "INTEGER", "Frequency score 1-5."),
-    ("m_score", "INTEGER", "Monetary score 1-5."),
-    ("rfm_code", "VARCHAR", "R, F and M scores as a string, e.g. '545'."),
-    ("rfm_segment", "VARCHAR", "Segment of the R x F cell (champions ... hibernating), DOMAIN.md."),
-)
-_doc(
-    "scoring.nps_daily", "as_of_date",
-    "Company NPS over the trailing 90 days; each customer's latest answer counts once.",
-    AS_OF,
-    ("respondents", "BIGINT", "Customers with an answer in the window."),
-    ("promoters", "BIGINT", "Respondents whose latest answer is 9-10."),
-    ("passives", "BIGINT", "Respondents whose latest answer is 7-8."),
-    ("detractors", "BIGINT", "Respondents whose latest answer is 0-6."),
-    ("nps", "DOUBLE", "% promoters - % detractors, -100..100 (NULL = no answers)."),
-    ("note", "VARCHAR", "Why nps is NULL, if it is."),
-)
-_doc(
-    "scoring.health_scores", "customer x as_of_date",
-    "Health score 0-100: activity 40 %, adoption 30 %, service 20 %, NPS 10 %; missing components' "
-    "weights are spread over the present ones.",
-    AS_OF, CUSTOMER,
-    ("health_score", "DOUBLE", "Weighted mean of the present components, 0-100, 0.1 steps (NULL = none)."),
-    ("health_band", "VARCHAR", "healthy (>= 85), stable (60-84.9), concerning (40-59.9), critical (< 40)."),
-    ("activity_component", "DOUBLE", "Active days in 30 days / 12 x 100, capped (NULL = no event data)."),
-    ("adoption_component", "DOUBLE", "Core features used in 90 days / 4 x 100, capped (NULL = no event data)."),
-    ("service_component", "DOUBLE", "(average CSAT in 180 days - 1) x 25 (NULL = no rated ticket)."),
-    ("nps_component", "DOUBLE", "Latest NPS answer in 365 days x 10 (NULL = no answer)."),
-    ("components_present", "VARCHAR[]", "Components that had data: activity, adoption, service, nps."),
-    ("missing_note", "VARCHAR", "Why components are missing."),
-)
-_doc(
-    "scoring.early_warnings", "customer x as_of_date",
-    "Early-warning tier 0-3 (highest that applies) for customers not yet dormant or churned.",
-    AS_OF, CUSTOMER,
-    ("warning_tier", "INTEGER", "0 none, 1 activity drop, 2 no aha action, 3 no activity."),
-    ("warning_signal", "VARCHAR", "activity_drop / no_aha_action / no_activity (NULL for tier 0)."),
-    ("warning_reason", "VARCHAR", "What fired, with the figures and threshold; or why not tiered."),
-    ("days_inactive", "BIGINT", "Days without any activity (counted from signup if never active)."),
-    ("days_without_aha", "BIGINT", "Days without an aha action (counted from signup if none yet)."),
-    ("activity_30d", "BIGINT", "Events + completed orders in the last 30 days."),
-    ("activity_prior_90d", "BIGINT", "Events + completed orders in the 90 days before."),
-)
-_doc(
-    "scoring.customer_ltv", "customer x as_of_date",
-    "Historical LTV (net revenue to date) and expected LTV = AOV x frequency x lifetime x margin.",
-    AS_OF, CUSTOMER,
-    ("acquisition_channel", "VARCHAR", "Channel that acquired the customer ('unknown' if not given)."),
-    ("signup_at", "TIMESTAMP WITH TIME ZONE", "Registration time."),
-    ("orders_lifetime", "BIGINT", "Completed orders to date."),
-    ("historical_ltv", "DECIMAL(18,2)", "Net revenue to date."),
-    ("avg_order_value", "DECIMAL(18,2)", "Average completed order value (NULL = no orders)."),
-    ("purchase_frequency", "DOUBLE", "Completed orders per year (trailing window, annualised)."),
-    ("expected_ltv", "DECIMAL(18,2)", "AOV x frequency x expected_lifetime_years x gross_margin (0 = no orders)."),
-)
-_doc(
-    "scoring.channel_economics", "acquisition channel x as_of_date",
-    "Acquisition economics per channel: new customers, spend, CAC, cohort LTV and LTV/CAC with a flag.",
-    AS_OF,
-    ("channel", "VARCHAR", "Acquisition channel ('unknown' for customers without one)."),
-    ("new_customers", "BIGINT", "Customers who signed up that day through the channel."),
-    ("spend", "DECIMAL(18,2)", "Marketing spend that day."),
-    ("cac", "DECIMAL(18,2)", "spend / new_customers that day (NULL = none acquired)."),
-    ("new_customers_window", "BIGINT", "Customers acquired in the trailing 30 days (cac_window_days)."),
-    ("spend_window", "DECIMAL(18,2)", "Spend in the trailing 30 days."),
-    ("cac_window", "DECIMAL(18,2)", "spend_window / new_customers_window: the CAC LTV/CAC uses."),
-    ("cohort_customers", "BIGINT", "Customers the channel acquired in the trailing 365 days (cohort_days)."),
-    ("avg_historical_ltv", "DECIMAL(18,2)", "Their average net revenue to date."),
-    ("avg_expected_ltv", "DECIMAL(18,2)", "Their average expected LTV."),
-    ("ltv_to_cac", "DOUBLE", "avg_expected_ltv / cac_window."),
-    ("ltv_cac_flag", "VARCHAR", "unprofitable (< 1), profitable (1-3), scale (> 3); NULL = no CAC."),
-    ("note", "VARCHAR", "Why LTV/CAC is undefined, if it is."),
-)
+def load_tables(root=None) -> dict[str, TableDoc]:
+    """Every ``*.yml`` entry under ``root`` (default: the installed ``lifecycle_pipeline.sql``), validated."""
+    root = files("lifecycle_pipeline.sql") if root is None else root
+    placeholders = _Placeholders()
+    tables: dict[str, TableDoc] = {}
+    for source, node in _yaml_files(root, "sql"):
+        doc = _parse(source, node.read_text(encoding="utf-8"), root, placeholders)
+        if doc.name in tables:
+            raise DictionaryError(f"{source}: {doc.name} is already described in {tables[doc.name].source}")
+        tables[doc.name] = doc
+    return tables
 
 
-STAGE_LIST = "prospect, new, active, loyal, advocate, reactivated, at_risk, dormant, churned"
+class _Tables(Mapping):
+    """``TABLES``, loaded on first use: the settings the texts name live in scoring.py and stages.py,
+    which import daily_tables.py, which imports this module (loading at import would be circular)."""
 
-_doc(
-    "lifecycle.customer_stage_daily", "customer x as_of_date (every customer known by that day)",
-    "Each customer's lifecycle stage at the end of each day, with what decided it (DOMAIN.md, Lifecycle stage).",
-    AS_OF, CUSTOMER,
-    ("stage", "VARCHAR", f"Lifecycle stage, first matching rule of DOMAIN.md: {STAGE_LIST}."),
-    ("previous_stage", "VARCHAR", "Stage on the customer's previous computed day (NULL on their first day)."),
-    ("stage_since", "DATE", "First day of the current stage spell (stage_history.valid_from)."),
-    ("days_in_stage", "INTEGER", "as_of_date - stage_since + 1 (1 on the day the stage was entered)."),
-    ("recency_days", "BIGINT", "r that decided the stage: days since the last completed order (ecommerce) or "
-                               "since any activity (saas); NULL without one."),
-    ("recency_basis", "VARCHAR", "orders or activity: what r counts from (set by the preset)."),
-    ("orders_lifetime", "BIGINT", "Completed orders to date: the frequency that decided new/active/loyal."),
-    ("gap_before_last_days", "BIGINT", "Days between the last two orders (activity days for saas): "
-                                       "reactivated when above the reactivation gap."),
-    ("nps_category", "VARCHAR", "promoter / passive / detractor from the latest NPS answer in 365 days."),
-    ("referrals_365d", "BIGINT", "Referrals sent plus referred signups in 365 days (advocate rule)."),
-    ("rfm_segment", "VARCHAR", "RFM segment that day (NULL for prospects), scoring.rfm_scores."),
-    ("health_band", "VARCHAR", "Health band that day, scoring.health_scores."),
-    ("warning_tier", "INTEGER", "Early-warning tier 0-3 that day, scoring.early_warnings."),
-    ("preset", "VARCHAR", "Stage rule preset used: ecommerce or saas."),
-)
-_doc(
-    "lifecycle.stage_history", "customer x stage spell",
-    "Stage spells: one row per customer per uninterrupted run of days in one stage (SCD type 2).",
-    CUSTOMER,
-    ("stage", "VARCHAR", "Stage held during the spell."),
-    ("valid_from", "DATE", "First day of the spell."),
-    ("valid_to", "DATE", "Last day of the spell; NULL while it is open (the customer's current stage)."),
-    ("previous_stage", "VARCHAR", "Stage of the spell before (NULL for the customer's first spell)."),
-)
-_doc(
-    "lifecycle.stage_transitions_daily", "as_of_date x from_stage x to_stage",
-    "Customers who changed stage that day, by from -> to; '(new)' = first day seen (entered from nothing).",
-    AS_OF,
-    ("from_stage", "VARCHAR", "Stage on the previous computed day, or '(new)' for a customer seen first."),
-    ("to_stage", "VARCHAR", "Stage that day."),
-    ("customers", "BIGINT", "Customers who made this move that day."),
-)
-_doc(
-    "lifecycle.stage_counts_daily", "as_of_date x stage (all nine stages, 0 when empty)",
-    "Customers per stage per day; the counts of a day sum to the customers known that day.",
-    AS_OF,
-    ("stage", "VARCHAR", f"Lifecycle stage: {STAGE_LIST}."),
-    ("stage_order", "BIGINT", "Display order of the stage (1 = prospect ... 9 = churned)."),
-    ("customers", "BIGINT", "Customers in the stage at the end of the day."),
-    ("share", "DOUBLE", "customers / all known customers that day (0-1)."),
-)
-_doc(
-    "lifecycle.kpis_daily", "as_of_date",
-    "Lifecycle KPIs per day (DOMAIN.md, KPIs per day; article 000). Windows are configurable (StageConfig).",
-    AS_OF,
-    ("known_customers", "BIGINT", "Customers known at the end of the day (= sum of stage_counts_daily)."),
-    ("registrations", "BIGINT", "Customers who signed up that day."),
-    ("referred_registrations", "BIGINT", "Of those, customers with a referrer (customers.referred_by)."),
-    ("conversion_cohort", "BIGINT", "Customers who signed up 30-59 days before (their 30-day window has ended)."),
-    ("first_purchase_conversion", "DOUBLE", "Share of the conversion cohort whose first completed order came "
-                                           "within 30 days of signup (conversion_window_days)."),
-    ("daily_active_customers", "BIGINT", "Customers with an event or an order placed that day."),
-    ("retention_base", "BIGINT", "Customers active (an event or an order placed) 30-59 days before."),
-    ("retention_30d", "DOUBLE", "Share of retention_base active again in the last 30 days (retention_days)."),
-    ("buyers", "BIGINT", "Customers with at least one completed order to date."),
-    ("repurchase_rate", "DOUBLE", "Share of buyers with two or more completed orders."),
-    ("orders", "BIGINT", "Completed orders placed that day (refunded/cancelled as known that day excluded)."),
-    ("revenue", "DECIMAL(18,2)", "Net revenue of those orders."),
-    ("avg_order_value", "DECIMAL(18,2)", "revenue / orders that day (NULL without orders)."),
-    ("avg_ltv", "DECIMAL(18,2)", "Average historical LTV (net revenue to date) of buyers."),
-    ("nps", "DOUBLE", "Company NPS, trailing 90 days (scoring.nps_daily)."),
-    ("referral_rate", "DOUBLE", "Share of known customers who referred someone (sent or signed up) in 365 days."),
-)
+    def __init__(self) -> None:
+        self._tables: dict[str, TableDoc] | None = None
+
+    def _loaded(self) -> dict[str, TableDoc]:
+        if self._tables is None:
+            self._tables = load_tables()
+        return self._tables
+
+    def __getitem__(self, name: str) -> TableDoc:
+        return self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
-CAMPAIGN = ("campaign", "VARCHAR", "Campaign id from the playbook (lifecycle_pipeline/outreach/playbook.yaml).")
-_doc(
-    "outreach.outreach_list", "as_of_date x customer x campaign (every campaign whose target the customer matched)",
-    "The day's outreach decisions: who is contacted by which campaign with which rendered message, who is held out, "
-    "and why everyone else was left out (consent, suppression, frequency cap, cooldown, priority).",
-    AS_OF, CUSTOMER, CAMPAIGN,
-    ("channel", "VARCHAR", "email / sms / call_task (a task for an account manager)."),
-    ("priority", "INTEGER", "Campaign priority (1 = first choice when several campaigns match)."),
-    ("status", "VARCHAR", "contacted (exported) / holdout (selected, recorded, not exported) / excluded."),
-    ("held_out", "BOOLEAN", "The customer is in this campaign's holdout group (hash of customer and campaign)."),
-    ("reason_selected", "VARCHAR", "Why the campaign was chosen: the target criteria met and the priority."),
-    ("reasons_excluded", "VARCHAR[]", "Why not: suppressed, no_consent, no_address, frequency_cap, cooldown, "
-                                      "lower_priority, daily_limit (empty when selected)."),
-    ("stage", "VARCHAR", "Lifecycle stage that day."),
-    ("address", "VARCHAR", "Email or phone the channel uses."),
-    ("offer_code", "VARCHAR", "Offer code for the customer (selected rows of campaigns with an offer)."),
-    ("subject", "VARCHAR", "Rendered subject (email) or task title (call_task)."),
-    ("body_text", "VARCHAR", "Rendered text body (email), message (sms) or call brief (call_task)."),
-    ("body_html", "VARCHAR", "Rendered HTML body, every value HTML-escaped (email)."),
-    ("export_file", "VARCHAR", "Export file of a contacted row, relative to the export folder (YYYY-MM-DD/<campaign>.csv)."),
-    ("playbook_version", "VARCHAR", "Version of the playbook that made the decision."),
-)
-_doc(
-    "outreach.contact_history", "as_of_date x customer (at most one campaign per customer per day)",
-    "Every contact made (and every holdout assignment) per day; the frequency cap and cooldowns read it.",
-    AS_OF, CUSTOMER, CAMPAIGN,
-    ("channel", "VARCHAR", "email / sms / call_task."),
-    ("held_out", "BOOLEAN", "True: selected but held out (not contacted), the comparison group of the uplift."),
-    ("offer_code", "VARCHAR", "Offer code sent (NULL = no offer)."),
-    ("playbook_version", "VARCHAR", "Version of the playbook."),
-)
-_doc(
-    "outreach.campaign_uplift", "as_of_date x campaign (campaigns with contacts whose window has ended)",
-    "What contacted vs held-out customers did afterwards: orders and stage improvements within the window "
-    "(playbook uplift.window_days) after the contact, pooling the contact days of the last cohort_days whose "
-    "window has ended by as_of_date.",
-    AS_OF, CAMPAIGN,
-    ("cohort_from", "DATE", "First contact day pooled."),
-    ("cohort_to", "DATE", "Last contact day pooled (= as_of_date - window_days)."),
-    ("window_days", "INTEGER", "Days after the contact day in which outcomes count."),
-    ("contacted", "BIGINT", "Customers contacted in the cohort."),
-    ("held_out", "BIGINT", "Customers selected but held out in the cohort."),
-    ("contacted_converted", "BIGINT", "Contacted customers with a completed order within the window."),
-    ("held_out_converted", "BIGINT", "Held-out customers with a completed order within the window."),
-    ("contacted_conversion_rate", "DOUBLE", "contacted_converted / contacted."),
-    ("held_out_conversion_rate", "DOUBLE", "held_out_converted / held_out (NULL without holdout)."),
-    ("conversion_uplift", "DOUBLE", "contacted_conversion_rate - held_out_conversion_rate (absolute)."),
-    ("conversion_z", "DOUBLE", "Two-proportion z statistic of that difference (|z| >= 1.96: significant at 5 %)."),
-    ("contacted_improved", "BIGINT", "Contacted customers in a better stage at the end of the window "
-                                     "(playbook uplift.stage_order)."),
-    ("held_out_improved", "BIGINT", "Held-out customers in a better stage at the end of the window."),
-    ("contacted_improvement_rate", "DOUBLE", "contacted_improved / contacted."),
-    ("held_out_improvement_rate", "DOUBLE", "held_out_improved / held_out (NULL without holdout)."),
-    ("improvement_uplift", "DOUBLE", "contacted_improvement_rate - held_out_improvement_rate (absolute)."),
-)
+TABLES: Mapping[str, TableDoc] = _Tables()
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def _yaml_files(folder, prefix: str) -> Iterator[tuple[str, object]]:
+    for node in sorted(folder.iterdir(), key=lambda n: n.name):
+        if node.is_dir() and node.name != "__pycache__":
+            yield from _yaml_files(node, f"{prefix}/{node.name}")
+        elif node.name.endswith(".yml"):
+            yield f"{prefix}/{node.name}", node
+
+
+def _check_keys(where: str, entry, keys: tuple[set, set]) -> None:
+    required, optional = keys
+    if not isinstance(entry, dict):
+        raise DictionaryError(f"{where}: expected a mapping with {', '.join(sorted(required))}, got {entry!r}")
+    unknown, missing = sorted(set(entry) - required - optional), sorted(required - set(entry))
+    if unknown:
+        raise DictionaryError(f"{where}: unknown key {', '.join(unknown)} "
+                              f"(allowed: {', '.join(sorted(required | optional))})")
+    if missing:
+        raise DictionaryError(f"{where}: missing {', '.join(missing)}")
+    for key in required:
+        if entry[key] in (None, "", []):
+            raise DictionaryError(f"{where}: {key} is empty")
+
+
+def _parse(source: str, text: str, root, placeholders: _Placeholders) -> TableDoc:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DictionaryError(f"{source} is not valid YAML: {exc}") from None
+    _check_keys(source, raw, _TABLE_KEYS)
+    folder, stem = source.rsplit("/", 1)[0], source.rsplit("/", 1)[1].removesuffix(".yml")
+    name = str(raw["name"])
+    if name.count(".") != 1 or name.split(".")[1] != stem:
+        raise DictionaryError(f"{source}: name {name!r} must be <schema>.{stem} (the file is named after its table)")
+    built_by = [raw["built_by"]] if isinstance(raw["built_by"], str) else raw["built_by"]
+    for path in built_by:
+        if not (isinstance(path, str) and path.startswith(folder + "/") and path.endswith(".sql")):
+            raise DictionaryError(f"{source}: built_by {path!r} must be a .sql file in {folder}/, beside the entry")
+        if not root.joinpath(*path.split("/")[1:]).is_file():
+            raise DictionaryError(f"{source}: built_by {path} does not exist")
+    domain = str(raw["domain"])
+    if not domain.startswith(DOMAIN_PREFIX):
+        raise DictionaryError(f"{source}: domain must read '{DOMAIN_PREFIX}<section>', got {domain!r}")
+    if not isinstance(raw["columns"], list):
+        raise DictionaryError(f"{source}: columns must be a list")
+    columns, accepted = [], {}
+    for i, column in enumerate(raw["columns"]):
+        where = f"{source}: columns[{column.get('name', i) if isinstance(column, dict) else i}]"
+        _check_keys(where, column, _COLUMN_KEYS)
+        cname, ctype = str(column["name"]), str(column["type"])
+        if cname in (c[0] for c in columns):
+            raise DictionaryError(f"{where}: column {cname} is listed twice")
+        if ctype not in TYPES:
+            raise DictionaryError(f"{where}: unknown type {ctype!r} (known: {', '.join(sorted(TYPES))})")
+        columns.append((cname, ctype, placeholders.render(str(column["description"]), where)))
+        if "accepted_values" in column:
+            accepted[cname] = _accepted_values(where, column["accepted_values"], ctype)
+    return TableDoc(
+        name=name, grain=placeholders.render(str(raw["grain"]), f"{source}: grain"),
+        description=placeholders.render(str(raw["description"]), f"{source}: description"),
+        columns=tuple(columns), domain=domain.removeprefix(DOMAIN_PREFIX).strip(), built_by=tuple(built_by),
+        source=source, accepted_values=accepted,
+    )
+
+
+def _accepted_values(where: str, entry, type_: str) -> tuple:
+    _check_keys(f"{where}.accepted_values", entry, _ACCEPTED_KEYS)
+    name = entry["vocabulary"]
+    lists = {k: v for k, v in vars(vocabulary).items() if k.isupper() and isinstance(v, (tuple, dict))}
+    if name not in lists:
+        raise DictionaryError(f"{where}.accepted_values: unknown vocabulary {name!r} "
+                              f"(lifecycle_pipeline/vocabulary.py has {', '.join(sorted(lists))})")
+    values = lists[name]
+    values = tuple(values.values()) if isinstance(values, dict) else tuple(values)
+    also = entry.get("also", [])
+    if not isinstance(also, list):
+        raise DictionaryError(f"{where}.accepted_values: also must be a list")
+    values = (*also, *values)
+    expected = int if type_ in _INTEGER_TYPES else str if type_ in ("VARCHAR", "VARCHAR[]") else None
+    if expected is None or not all(type(v) is expected for v in values):
+        raise DictionaryError(f"{where}.accepted_values: {name} does not fit a {type_} column")
+    return values
+
+
+class _Placeholders:
+    """Renders ``{setting}`` and ``{playbook.key}`` in dictionary texts (module docstring)."""
+
+    def __init__(self) -> None:
+        from lifecycle_pipeline.outreach.playbook import Playbook
+
+        self.playbook = Playbook
+        self.defaults: dict[str, object] = {}
+        for settings in _default_settings():
+            for name, value in asdict(settings).items():
+                if name in self.defaults:
+                    raise DictionaryError(f"setting {name} exists in two settings classes: a placeholder "
+                                          "would be ambiguous")
+                self.defaults[name] = value
+
+    def render(self, text: str, where: str) -> str:
+        text = " ".join(text.split())
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError as exc:
+            raise DictionaryError(f"{where}: {exc} (a literal brace is written {{{{ or }}}})") from None
+        out = []
+        for literal, name, spec, conversion in parts:
+            out.append(literal)
+            if name is None:
+                continue
+            if spec or conversion:
+                raise DictionaryError(f"{where}: placeholder {{{name}}} takes no format")
+            out.append(self._value(name, where))
+        return "".join(out)
+
+    def _value(self, name: str, where: str) -> str:
+        if name.startswith("playbook."):
+            self._check_playbook_key(name, where)
+            return "playbook " + name.removeprefix("playbook.")
+        if name not in self.defaults:
+            raise DictionaryError(
+                f"{where}: unknown placeholder {{{name}}}: name a field of ScoringSettings or StageSettings "
+                "(e.g. {recent_days}) or a playbook key (e.g. {playbook.uplift.window_days})")
+        return f"{name} (default {_number(self.defaults[name])})"
+
+    def _check_playbook_key(self, name: str, where: str) -> None:
+        model = self.playbook
+        for part in name.split(".")[1:]:
+            if model is None or part not in model.model_fields:
+                raise DictionaryError(f"{where}: unknown placeholder {{{name}}}: the playbook has no key {part!r} "
+                                      "there")
+            annotation = model.model_fields[part].annotation
+            inner = [a for a in (annotation, *typing.get_args(annotation)) if hasattr(a, "model_fields")]
+            model = inner[0] if inner else None
+
+
+def _default_settings() -> tuple:
+    """The settings whose fields texts may name, with their defaults (the stage preset is ecommerce)."""
+    return ScoringSettings(), StageSettings()
+
+
+def _number(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# --- users of the entries -----------------------------------------------------------------------------
 
 
 # Questions BI users ask, answered with one query each (rendered into docs/data_dictionary.md; tested).
@@ -316,49 +299,61 @@ group by campaign
 order by campaign""",
 }
 
+_INTRO = """\
+# Data dictionary
+
+Generated by `lifecycle-pipeline docs` from the entries beside the SQL (`sql/<layer>/<table>.yml`,
+loaded by `lifecycle_pipeline/dictionary.py`) and from `lifecycle_pipeline/contracts.py`; a test
+fails when this file is out of date. The same descriptions are stored in DuckDB (`COMMENT ON`:
+`select * from duckdb_columns()`) and shown in the Dagster UI. Where a rule depends on a setting,
+the text names it with its default, e.g. "recent_days (default 30)": fields of `ScoringSettings`
+(`ScoringConfig`) and `StageSettings` (`StageConfig`, preset ecommerce); "playbook uplift.window_days"
+is a key of the outreach playbook. Tables are stable names in the DuckDB file `data/warehouse.duckdb`
+(`LIFECYCLE_DUCKDB_PATH`); the `lifecycle` schema is the BI contract, `scoring` holds the
+scores, `clean` the validated source rows. Every daily table has one row set per
+`as_of_date`; the `*_current` views (`lifecycle.customer_stage_current`,
+`lifecycle.stage_counts_current`, `lifecycle.stage_transitions_current`, `lifecycle.kpis_current`)
+show the latest computed day. The `outreach` schema holds the daily outreach lists, the
+contact history and the campaign uplift."""
+
+
+def _values(values) -> str:
+    return ", ".join(f"`{v}`" for v in values) if values else ""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a table cell: "|z|" would end the cell
+
 
 def render_markdown() -> str:
     """``docs/data_dictionary.md``: every derived table and column, the clean source tables, example queries."""
     from lifecycle_pipeline.contracts import SOURCES
 
-    lines = [
-        "# Data dictionary",
-        "",
-        "Generated by `lifecycle-pipeline docs` from `lifecycle_pipeline/dictionary.py` and",
-        "`lifecycle_pipeline/contracts.py`; a test fails when this file is out of date. The same",
-        "descriptions are stored in DuckDB (`COMMENT ON`: `select * from duckdb_columns()`) and shown",
-        "in the Dagster UI. Tables are stable names in the DuckDB file `data/warehouse.duckdb`",
-        "(`LIFECYCLE_DUCKDB_PATH`); the `lifecycle` schema is the BI contract, `scoring` holds the",
-        "scores, `clean` the validated source rows. Every daily table has one row set per",
-        "`as_of_date`; the `*_current` views (`lifecycle.customer_stage_current`,",
-        "`lifecycle.stage_counts_current`, `lifecycle.stage_transitions_current`, `lifecycle.kpis_current`)",
-        "show the latest computed day. The `outreach` schema holds the daily outreach lists, the",
-        "contact history and the campaign uplift.",
-        "",
-        "## Example queries",
-        "",
-    ]
+    lines = [_INTRO, "", "## Example queries", ""]
     for question, query in EXAMPLE_QUERIES.items():
         lines += [f"**{question}**", "", "```sql", query, "```", ""]
+    header = ["| column | type | meaning | accepted values |", "|---|---|---|---|"]
     for doc in sorted(TABLES.values(), key=lambda d: (not d.name.startswith("lifecycle."), d.name)):
-        lines += [f"## `{doc.name}`", "", f"{doc.description} Grain: {doc.grain}.", "",
-                  "| column | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{name}` | {type_} | {meaning} |" for name, type_, meaning in doc.columns]
+        built_by = ", ".join(f"`{path}`" for path in doc.built_by)
+        lines += [f"## `{doc.name}`", "", doc.description, "",
+                  f"Grain: {doc.grain}. Rules: DOMAIN.md, section *{doc.domain}*. SQL: {built_by}; "
+                  f"entry: `{doc.source}`.", "", *header]
+        lines += [f"| `{name}` | {type_} | {_cell(meaning)} | {_values(doc.accepted_values.get(name))} |"
+                  for name, type_, meaning in doc.columns]
         lines.append("")
     for contract in SOURCES.values():
         lines += [f"## `clean.{contract.name}`", "",
                   f"{contract.description} Validated rows of the landing files; rejected rows are in "
-                  "`quality.quarantine` with the reason.", "",
-                  "| column | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | {c.type} | {c.description} |" for c in contract.columns]
-        lines += ["| `_partition_date` | DATE | Landing day (partition) the row was loaded from. |", ""]
+                  "`quality.quarantine` with the reason.", "", *header]
+        lines += [f"| `{c.name}` | {c.type} | {_cell(c.description)} | {_values(c.allowed_values)} |"
+                  for c in contract.columns]
+        lines += ["| `_partition_date` | DATE | Landing day (partition) the row was loaded from. | |", ""]
     return "\n".join(lines)
 
 
 def asset_description(table: str) -> str:
     """The description the Dagster UI shows for the asset that writes ``table``."""
-    doc = TABLES[table]
-    return f"{doc.description} Grain: {doc.grain}."
+    return TABLES[table].summary()
 
 
 def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -377,8 +372,25 @@ def apply_comments(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     doc = TABLES[table]
     schema, name = table.split(".")
     target = f"{quote_ident(schema)}.{quote_ident(name)}"
-    # COMMENT ON takes a literal, not a parameter; the text is ours (this module), quotes doubled.
+    # COMMENT ON takes a literal, not a parameter; the text is ours (the YAML entries), quotes doubled.
     literal = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
-    conn.execute(f"comment on table {target} is {literal(f'{doc.description} Grain: {doc.grain}.')}")
+    conn.execute(f"comment on table {target} is {literal(doc.summary())}")
     for column, _type, meaning in doc.columns:
         conn.execute(f"comment on column {target}.{quote_ident(column)} is {literal(meaning)}")
+
+
+def accepted_value_violations(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, list]:
+    """Values of ``table`` outside their column's accepted values, per column (empty: none)."""
+    doc = TABLES[table]
+    target = ".".join(quote_ident(part) for part in table.split("."))
+    types = {name: type_ for name, type_, _ in doc.columns}
+    found = {}
+    for column, values in doc.accepted_values.items():
+        expression = f"unnest({quote_ident(column)})" if types[column].endswith("[]") else quote_ident(column)
+        rows = conn.execute(
+            f"select distinct value from (select {expression} as value from {target}) "
+            "where value is not null and not list_contains(?, value) order by value", [list(values)]
+        ).fetchall()
+        if rows:
+            found[column] = [r[0] for r in rows]
+    return found

@@ -11,6 +11,9 @@ The mapping is a YAML file (see ``examples/import_mapping.yaml``)::
           customer_id: buyer
         values:                     # optional recoding, per contract column
           status: {paid: completed, returned: refunded}
+      customers:
+        constants:                  # optional: one value for every row (logged by the import)
+          email_opt_in: "true"      # e.g. an export of opted-in customers only
 
 Contract columns not listed are taken from a file column of the same name when there
 is one. Only ``customers`` and ``orders`` must be present. Each source is split by its
@@ -21,7 +24,7 @@ printed date range rebuilds history. Timestamps are written as UTC ISO-8601.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,8 +35,8 @@ import yaml
 
 from lifecycle_pipeline import sql
 from lifecycle_pipeline.contracts import SOURCES, TIMESTAMP, SourceContract
-from lifecycle_pipeline.landing_files import write_landing_days
 from lifecycle_pipeline.db import quote_ident
+from lifecycle_pipeline.landing_files import write_landing_days
 from lifecycle_pipeline.loading import file_kind
 
 REQUIRED_SOURCES = tuple(c.name for c in SOURCES.values() if c.required_for_business)
@@ -49,6 +52,7 @@ class SourceMapping:
     file: Path
     columns: dict[str, str]
     values: dict[str, dict[str, str]]
+    constants: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class ImportResult:
     days: int
     first_day: dt.date | None
     last_day: dt.date | None
+    columns: tuple[str, ...] = ()  # contract columns filled from the export (or a constant)
 
 
 def load_mapping(path: Path) -> ImportMapping:
@@ -102,12 +107,52 @@ def parse_mapping(raw: dict, base_dir: Path) -> ImportMapping:
         bad_values = [c for c in values if c not in contract.column_names]
         if bad_values:
             raise ImportMappingError(f"source {name!r}: 'values' names unknown columns {', '.join(bad_values)}")
+        constants = _constants(name, contract, spec.get("constants"), columns)
         file = Path(spec["file"])
-        sources[name] = SourceMapping(name, file if file.is_absolute() else base_dir / file, columns, values)
+        sources[name] = SourceMapping(name, file if file.is_absolute() else base_dir / file, columns, values, constants)
     missing = [s for s in REQUIRED_SOURCES if s not in sources]
     if missing:
         raise ImportMappingError(f"mapping lacks required sources: {', '.join(missing)}")
     return ImportMapping(timezone=timezone, sources=sources)
+
+
+def _constants(name: str, contract: SourceContract, raw, columns: dict[str, str]) -> dict[str, str]:
+    """``constants``: contract columns set to one value for every row (an explicit choice, logged)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ImportMappingError(f"source {name!r}: 'constants' must map contract columns to values")
+    problems = [c for c in raw if c not in contract.column_names]
+    problems += [f"{c} (also mapped under 'columns')" for c in raw if c in columns]
+    problems += [f"{c} (a timestamp)" for c in raw if c in contract.column_names and contract.column(c).type == TIMESTAMP]
+    if problems:
+        raise ImportMappingError(f"source {name!r}: 'constants' cannot set {', '.join(problems)}")
+    return {c: str(v).lower() if isinstance(v, bool) else str(v) for c, v in raw.items()}
+
+
+# customer columns without which outreach excludes everyone (no_consent) on that channel
+CONSENT_COLUMNS = ("email_opt_in", "sms_opt_in")
+
+
+def mapping_notes(mapping: ImportMapping, results: list[ImportResult]) -> list[str]:
+    """What a user must know about a mapping before trusting the import: constants applied and
+    consent columns left unmapped (every customer would then be excluded from that channel)."""
+    notes = []
+    for m in mapping.sources.values():
+        notes += [f"note: {m.source}.{c} is set to {v!r} for every row (mapping 'constants')"
+                  for c, v in m.constants.items()]
+    customers = mapping.sources.get("customers")
+    if customers is not None:
+        filled = next((set(r.columns) for r in results if r.source == "customers"), set())
+        unmapped = [c for c in CONSENT_COLUMNS if c not in filled]
+        if unmapped:
+            notes.append(
+                f"warning: customers.{' and customers.'.join(unmapped)} not mapped: outreach will exclude every "
+                f"customer from those channels (reason no_consent). Map the opt-in column(s) under 'columns', or, "
+                f"if your export holds only customers who opted in, set them under 'constants' "
+                f"(e.g. constants: {{{unmapped[0]}: \"true\"}})."
+            )
+    return notes
 
 
 def _reader(kind: str) -> str:
@@ -151,7 +196,7 @@ def import_source(
             f"source {mapping.source!r}: mapped columns not in {mapping.file}: {', '.join(absent)}; "
             f"file columns: {', '.join(header)}"
         )
-    missing = [c for c in contract.required_columns if c not in columns]
+    missing = [c for c in contract.required_columns if c not in columns and c not in mapping.constants]
     if missing:
         raise ImportMappingError(
             f"source {mapping.source!r}: no column for required {', '.join(missing)} in {mapping.file}; "
@@ -159,11 +204,13 @@ def import_source(
         )
     # projection: timestamps parsed in the source time zone, normalised to UTC text
     params: list = []
-    exprs = [
-        e
-        for c in contract.column_names
-        if (e := _column_expr(contract, c, columns.get(c), mapping.values.get(c, {}), params)) is not None
-    ]
+    exprs = []
+    for c in contract.column_names:
+        if c in mapping.constants:
+            exprs.append(f"?::varchar as {quote_ident(c)}")
+            params.append(mapping.constants[c])
+        elif (e := _column_expr(contract, c, columns.get(c), mapping.values.get(c, {}), params)) is not None:
+            exprs.append(e)
     day_sources = []
     for c in contract.day_columns:
         if c not in columns:
@@ -204,7 +251,8 @@ def _write_source(source: str, table, first: dt.date, last: dt.date, landing_roo
     day_index = (day_col - np.datetime64(first, "D")).astype(np.int64)
     written = write_landing_days(table.drop_columns(["_day"]), day_index, days, source, landing_root, fmt, "import")
     own = (day_col.min().astype(dt.date), day_col.max().astype(dt.date)) if table.num_rows else (None, None)
-    return ImportResult(source, table.num_rows, written, *own)
+    columns = tuple(c for c in table.column_names if c != "_day")
+    return ImportResult(source, table.num_rows, written, *own, columns)
 
 
 def import_history(
@@ -223,6 +271,6 @@ def import_history(
         }
     days = np.concatenate([t.column("_day").to_numpy(zero_copy_only=False).astype("datetime64[D]") for t in tables.values()])
     if len(days) == 0:
-        return [ImportResult(name, 0, 0, None, None) for name in tables]
+        return [ImportResult(name, 0, 0, None, None, tuple(t.column_names[:-1])) for name, t in tables.items()]
     first, last = days.min().astype(dt.date), days.max().astype(dt.date)
     return [_write_source(name, table, first, last, landing_root, fmt) for name, table in tables.items()]

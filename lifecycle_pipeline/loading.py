@@ -2,6 +2,14 @@
 
 Pure functions over a DuckDB connection, usable without Dagster. The ingestion assets
 call :func:`load_partition` once per partition day.
+
+Every landed row ends up either in ``raw.<source>`` or in ``quality.quarantine`` (stage
+``ingestion``) with its reason: ``type_cast`` (a value does not cast), ``csv_format`` (a
+line that is not a row of the file: unbalanced quote, too few or too many fields) or
+``encoding`` (a line that is not UTF-8). A file that cannot be read at all (header not
+matching the contract, wrong delimiter, corrupt Parquet, truncated gzip) fails the day
+with the file, line and column, and the day keeps its previous state. An empty or
+header-only file means "no rows today".
 """
 
 from __future__ import annotations
@@ -15,18 +23,28 @@ import duckdb
 from lifecycle_pipeline import sql
 from lifecycle_pipeline.contracts import Column, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
+from lifecycle_pipeline.landing_files import (
+    SUPPORTED_SUFFIXES,
+    LandingFileError,
+    ParsedLines,
+    complete_lines,
+    delimiter_hint,
+    file_kind,
+    parse_csv_lines,
+    read_csv_header,
+    unreadable_file_error,
+)
 
-SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+__all__ = [
+    "SUPPORTED_SUFFIXES", "FileLoad", "LandingFileError", "LandingSchemaError", "PartitionLoad", "ensure_clean_tables",
+    "ensure_warehouse", "file_kind", "load_partition", "match_columns", "raw_table_ddl", "read_file_columns",
+]
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 
 
-class LandingSchemaError(ValueError):
+class LandingSchemaError(LandingFileError):
     """A landing file's columns do not match its source contract."""
-
-
-class LandingFileError(ValueError):
-    """A landing file cannot be read (unsupported type, malformed content)."""
 
 
 @dataclass
@@ -55,21 +73,20 @@ class PartitionLoad:
         return bool(self.files)
 
 
-def file_kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith(".csv") or name.endswith(".csv.gz"):
-        return "csv"
-    raise LandingFileError(
-        f"landing file {path} has an unsupported type; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_reader_sql(header: list[str]) -> str:
+    """DuckDB's strict CSV reader with the landing dialect spelled out (no sniffing) and the header's columns."""
+    columns = ", ".join(f"{_sql_text(name)}: 'VARCHAR'" for name in header)
+    return (
+        "(select *, row_number() over () as _source_row from read_csv($path, header = true, auto_detect = false, "
+        f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, columns = {{{columns}}}))"
     )
 
 
-def _reader_sql(kind: str) -> str:
-    if kind == "csv":
-        return "read_csv(?, header = true, all_varchar = true, auto_detect = true)"
-    return "(select columns(*)::varchar from read_parquet(?))"
+PARQUET_READER = "(select columns(*)::varchar, row_number() over () as _source_row from read_parquet($path))"
 
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection, contracts: list[SourceContract]) -> None:
@@ -101,20 +118,27 @@ def raw_table_ddl(contract: SourceContract) -> str:
 
 
 def read_file_columns(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Column names of a landing file, as written in its header."""
+    """Column names of a landing file, as written in its header ([] for a file without content)."""
     kind = file_kind(path)
+    if path.stat().st_size == 0:
+        return []
+    if kind == "csv":
+        return read_csv_header(path)
     try:
-        rows = conn.execute(f"describe select * from {_reader_sql(kind)}", [str(path)]).fetchall()
+        rows = conn.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
     except duckdb.Error as exc:
-        raise LandingFileError(f"cannot read landing file {path}: {exc}") from exc
+        first_line = str(exc).splitlines()[0]
+        raise LandingFileError(f"landing file {path} is not a readable Parquet file: {first_line}",
+                               f"{path.name}: not a readable Parquet file") from None
     return [r[0] for r in rows]
 
 
 def match_columns(contract: SourceContract, path: Path, file_columns: list[str]) -> dict[str, str]:
     """Map contract column -> file column (case and surrounding blanks ignored).
 
-    Raises :class:`LandingSchemaError` naming the file, the missing and unexpected
-    columns and the expected schema when the file does not fit the contract.
+    Raises :class:`LandingSchemaError` naming the file, line 1 (the header), the missing and
+    unexpected columns (with their position) and the expected schema when the file does not
+    fit the contract.
     """
     by_normal: dict[str, str] = {}
     duplicated = []
@@ -124,9 +148,13 @@ def match_columns(contract: SourceContract, path: Path, file_columns: list[str])
             duplicated.append(name)
         by_normal[normal] = name
     missing = [c for c in contract.required_columns if c not in by_normal]
-    unexpected = [by_normal[n] for n in by_normal if n not in contract.column_names]
+    unexpected = [
+        f"{name or '(empty name)'} (column {position})"
+        for position, name in enumerate(file_columns, 1)
+        if name.strip().lower() not in contract.column_names
+    ]
     if missing or unexpected or duplicated:
-        problems = []
+        problems = [delimiter_hint(file_columns)] if delimiter_hint(file_columns) else []
         if missing:
             problems.append(f"missing required columns: {', '.join(missing)}")
         if unexpected:
@@ -134,8 +162,9 @@ def match_columns(contract: SourceContract, path: Path, file_columns: list[str])
         if duplicated:
             problems.append(f"duplicated columns: {', '.join(duplicated)}")
         raise LandingSchemaError(
-            f"{contract.name} landing file {path} does not match the {contract.name} contract: "
-            f"{'; '.join(problems)}. Expected schema: {contract.describe_schema()}"
+            f"{contract.name} landing file {path} line 1 (header) does not match the {contract.name} contract: "
+            f"{'; '.join(problems)}. Expected schema: {contract.describe_schema()}",
+            f"{path.name}: line 1 (header) does not match the contract: {problems[0]}",
         )
     return {c: by_normal[c] for c in contract.column_names if c in by_normal}
 
@@ -156,7 +185,7 @@ def _typed_expr(column: Column, file_column: str | None) -> tuple[str, str | Non
     return typed, f"{text} is not null and {typed} is null"
 
 
-def _load_file_sql(contract: SourceContract, kind: str, mapping: dict[str, str]) -> str:
+def _load_file_sql(contract: SourceContract, reader: str, mapping: dict[str, str]) -> str:
     typed_columns, reasons = [], []
     for column in contract.columns:
         typed, rejected = _typed_expr(column, mapping.get(column.name))
@@ -168,7 +197,7 @@ def _load_file_sql(contract: SourceContract, kind: str, mapping: dict[str, str])
             )
     reject_reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null::varchar"
     return sql.load("ingestion/load_landing_file").format(
-        reader=_reader_sql(kind),
+        reader=reader,
         typed_columns=",\n        ".join(typed_columns),
         reject_reason=reject_reason,
         column_list=", ".join(quote_ident(c) for c in contract.column_names),
@@ -177,8 +206,75 @@ def _load_file_sql(contract: SourceContract, kind: str, mapping: dict[str, str])
 
 def _create_typed_staging(conn: duckdb.DuckDBPyConnection, contract: SourceContract) -> None:
     columns = [f"{quote_ident(c.name)} {c.type}" for c in contract.columns]
-    columns += ["_source_file VARCHAR", "_source_row BIGINT", "_reject_reason VARCHAR", "_original_row JSON"]
+    columns += ["_source_file VARCHAR", "_source_row BIGINT", "_reject_rule VARCHAR", "_reject_reason VARCHAR",
+                "_original_row JSON"]
     conn.execute("create or replace temp table landing_typed (" + ", ".join(columns) + ")")
+
+
+def _stage_parsed_lines(
+    conn: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, parsed: ParsedLines, mapping: dict[str, str]
+) -> None:
+    """Stage a file read line by line: its good rows typed like any file, its bad lines as rejects."""
+    conn.register("landing_lines", parsed.table())
+    try:
+        conn.execute(_load_file_sql(contract, "landing_lines", mapping), {"path": str(path)})
+    finally:
+        conn.unregister("landing_lines")
+    if parsed.bad:
+        conn.executemany(
+            "insert into landing_typed (_source_file, _source_row, _reject_rule, _reject_reason, _original_row) "
+            "values (?, ?, ?, ?, json_object('line', ?::bigint, 'text', ?::varchar))",
+            [[str(path), b.record, b.rule, b.reason, b.line, b.text] for b in parsed.bad],
+        )
+
+
+def _stage_csv(conn: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, header: list[str]) -> None:
+    """Stage a CSV file: DuckDB's strict reader, or line by line when it rejects the file."""
+    mapping = match_columns(contract, path, header)
+    try:
+        conn.execute(_load_file_sql(contract, _csv_reader_sql(header), mapping), {"path": str(path)})
+    except duckdb.IOException as exc:  # e.g. a gzip stream that breaks off
+        raise unreadable_file_error(path, exc, complete_lines(path)) from None
+    except duckdb.Error:
+        # malformed lines (quotes, field counts, encoding): read the file line by line instead
+        _stage_parsed_lines(conn, contract, path, parse_csv_lines(path, header), mapping)
+
+
+def _stage_file(conn: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path) -> FileLoad:
+    """Read one landing file into ``landing_typed``; an empty or header-only file stages no rows."""
+    file_load = FileLoad(path=str(path))
+    columns = read_file_columns(conn, path)
+    if not columns:
+        return file_load
+    if file_kind(path) == "csv":
+        _stage_csv(conn, contract, path, columns)
+    else:
+        try:
+            conn.execute(_load_file_sql(contract, PARQUET_READER, match_columns(contract, path, columns)),
+                         {"path": str(path)})
+        except duckdb.Error as exc:
+            first_line = str(exc).splitlines()[0]
+            raise LandingFileError(f"landing file {path} is not a readable Parquet file: {first_line}",
+                                   f"{path.name}: not a readable Parquet file") from None
+    counts = conn.execute(
+        "select count(*), count(_reject_reason) from landing_typed where _source_file = ?", [str(path)]
+    ).fetchall()[0]
+    file_load.rows_read, file_load.rows_quarantined = counts
+    return file_load
+
+
+def _stage_file_or_explain(conn: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path) -> FileLoad:
+    """``_stage_file``; a file that cannot be read fails with what the contract expects."""
+    try:
+        return _stage_file(conn, contract, path)
+    except LandingSchemaError:
+        raise
+    except LandingFileError as exc:
+        raise LandingFileError(
+            f"{str(exc).rstrip('.')}. Expected: a {contract.name} file ({', '.join(SUPPORTED_SUFFIXES)}) with the "
+            f"schema {contract.describe_schema()}",
+            exc.summary,
+        ) from None
 
 
 def load_partition(
@@ -189,31 +285,20 @@ def load_partition(
 ) -> PartitionLoad:
     """Replace the ``day`` partition of ``raw.<source>`` with the rows of ``files``.
 
-    Every file is checked against the contract before anything is written. Rows whose
-    values cannot be cast to the contract types go to ``quality.quarantine`` (rule
-    ``type_cast``) with the reason and the original text. The delete of the old
-    partition and the inserts run in one transaction: a failure (or a killed process)
-    leaves the previous state of the day untouched. No files = an empty partition.
+    Every file is read and checked against the contract before anything is written. Rows
+    that cannot be loaded go to ``quality.quarantine`` (rules ``type_cast``, ``csv_format``,
+    ``encoding``) with the reason and the original text, so rows read = rows loaded + rows
+    quarantined for every file. The delete of the old partition and the inserts run in one
+    transaction: a failure (or a killed process) leaves the previous state of the day
+    untouched. No files, empty files or header-only files = an empty partition.
     """
     result = PartitionLoad(source=contract.name, day=day)
     _create_typed_staging(conn, contract)
     try:
         for path in files:
-            kind = file_kind(path)
-            mapping = {} if path.stat().st_size == 0 else match_columns(contract, path, read_file_columns(conn, path))
-            file_load = FileLoad(path=str(path))
-            if mapping:
-                try:
-                    conn.execute(_load_file_sql(contract, kind, mapping), [str(path), str(path)])
-                except duckdb.Error as exc:
-                    raise LandingFileError(f"cannot load landing file {path}: {exc}") from exc
-                counts = conn.execute(
-                    "select count(*), count(_reject_reason) from landing_typed where _source_file = ?",
-                    [str(path)],
-                ).fetchall()[0]
-                file_load.rows_read, file_load.rows_quarantined = counts
-            result.files.append(file_load)
-
+            result.files.append(_stage_file_or_explain(conn, contract, path))
+        result.rows_quarantined = sum(f.rows_quarantined for f in result.files)
+        result.rows_loaded = result.rows_read - result.rows_quarantined
         table = f"raw.{quote_ident(contract.name)}"
         column_list = ", ".join(quote_ident(c) for c in contract.column_names)
         with transaction(conn):
@@ -223,14 +308,10 @@ def load_partition(
             )
             conn.execute(sql.load("ingestion/delete_quarantine_partition"), [contract.name, day, "ingestion"])
             conn.execute(sql.load("ingestion/insert_quarantine_rows"), [contract.name, day])
-            rows_read = sum(f.rows_read for f in result.files)
-            rows_quarantined = sum(f.rows_quarantined for f in result.files)
             conn.execute(
                 sql.load("ingestion/record_landing_load"),
-                [contract.name, day, len(result.files), rows_read, rows_read - rows_quarantined, rows_quarantined],
+                [contract.name, day, len(result.files), result.rows_read, result.rows_loaded, result.rows_quarantined],
             )
     finally:
         conn.execute("drop table if exists landing_typed")
-    result.rows_quarantined = sum(f.rows_quarantined for f in result.files)
-    result.rows_loaded = result.rows_read - result.rows_quarantined
     return result

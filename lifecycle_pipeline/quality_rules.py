@@ -2,9 +2,12 @@
 
 Row-level rules are Great Expectations expectations evaluated on one landing day. A
 *critical* row-level rule quarantines the failing rows (they never reach ``clean.*``);
-its check blocks downstream assets only when the day's quarantined share exceeds
-``max_quarantine_share``. Batch-level rules (volume, freshness, quarantine share) are
-about the whole day and block it when they fail. Non-critical rules only warn.
+its failure blocks the day only when the day's quarantined share exceeds
+``max_quarantine_share``. Batch-level rules (volume, freshness, quarantine share, files
+loaded) are about the whole day; a failure blocks that day only (``quality.day_status``),
+and for volume and freshness only for the sources configured to block (steady feeds):
+bursty sources (a closed signup cohort, a handful of NPS answers a day) only warn.
+Non-critical rules only warn.
 
 Email format is deliberately non-critical: a malformed address must not remove a
 paying customer (and so orphan their orders); outreach simply cannot email them.
@@ -12,6 +15,7 @@ paying customer (and so orphan their orders); outreach simply cannot email them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,16 +26,35 @@ EMAIL_REGEX = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
 
 @dataclass(frozen=True)
 class QualitySettings:
-    """Tunable thresholds of the quality rules (DOMAIN-agnostic engineering defaults)."""
+    """Tunable thresholds of the quality rules (domain-agnostic engineering defaults).
+
+    Meanings and defaults are documented on ``resources.quality.QualityConfig``.
+    """
 
     late_tolerance_days: int = 3
     future_skew_minutes: int = 10
-    volume_history_days: int = 14
+    earliest_timestamp: str = "1980-01-01"
+    volume_history_days: int = 28
     volume_min_history_days: int = 7
     volume_min_ratio: float = 0.2
     volume_max_ratio: float = 5.0
     volume_min_median_rows: int = 30
+    volume_blocking_sources: tuple[str, ...] = ("orders", "events")
+    freshness_blocking_sources: tuple[str, ...] = ("customers", "orders", "events", "marketing_spend")
     max_quarantine_share: float = 0.05
+    quarantine_min_rows: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("volume_blocking_sources", "freshness_blocking_sources"):
+            value = tuple(getattr(self, name))
+            object.__setattr__(self, name, value)
+            unknown = [s for s in value if s not in SOURCES]
+            if unknown:
+                raise ValueError(f"quality.{name}: unknown sources {unknown}; known: {', '.join(SOURCES)}")
+        try:
+            dt.date.fromisoformat(self.earliest_timestamp)
+        except ValueError:
+            raise ValueError(f"quality.earliest_timestamp={self.earliest_timestamp!r} is not a YYYY-MM-DD date") from None
 
 
 @dataclass(frozen=True)
@@ -61,16 +84,6 @@ def _flag(column):
     return lambda: [_gx().expectations.ExpectColumnValuesToBeInSet(column=column, value_set=[True])]
 
 
-def _unique(key):
-    """Unique within a landing day: the frame may hold several days, so the day is part of the key."""
-
-    def build():
-        columns = [*key, "_partition_date"]
-        return [_gx().expectations.ExpectCompoundColumnsToBeUnique(column_list=columns, ignore_row_if="any_value_is_missing")]
-
-    return build
-
-
 def _between(column, low=None, high=None, when: tuple[str, str] | None = None):
     """Values within [low, high]; ``when=(column, value)`` restricts it to matching rows."""
 
@@ -96,10 +109,23 @@ def _email(column):
 
 
 BATCH_RULES = (
-    Rule("row_count_in_band", "Rows landed today are within the configured band around the trailing median.", True, batch=True),
-    Rule("file_arrived", "The day's landing file arrived (sources never delivered are exempt).", True, batch=True),
+    Rule("row_count_in_band", "Rows landed today are within the configured band around the trailing median "
+         "(same weekday when there is enough history); blocks only for volume_blocking_sources.", True, batch=True),
+    Rule("file_arrived", "The day's landing file arrived (sources never delivered are exempt); blocks only for "
+         "freshness_blocking_sources.", True, batch=True),
     Rule("quarantine_share", "The share of the day's rows quarantined stays under the threshold.", True, batch=True),
+    Rule("files_loaded", "Every landing file of the day could be read and matches the source contract; otherwise "
+         "the day keeps its previous state and is blocked.", True, batch=True),
 )
+LANDING_FOLDERS_RULE = Rule(
+    "landing_folders_recognised",
+    "Every entry of the source's landing folder is a YYYY-MM-DD day folder inside the partition range (others are "
+    "not loaded; warning only).",
+    False,
+    batch=True,
+)
+RELEASABLE_RULES = ("row_count_in_band", "file_arrived", "quarantine_share")
+"""Batch rules a reviewer's release overrides for a day (a file that cannot be read cannot be released)."""
 
 
 def row_rules(contract: SourceContract) -> list[Rule]:
@@ -111,7 +137,9 @@ def row_rules(contract: SourceContract) -> list[Rule]:
                           True, lambda: _not_null(required)() + _flag("_has_target")()))
     else:
         rules.append(Rule("required_not_null", f"Required columns not null: {', '.join(required)}.", True, _not_null(required)))
-    rules.append(Rule("key_unique", f"Key ({', '.join(contract.key)}) unique within the day.", True, _unique(contract.key)))
+    rules.append(Rule("key_unique", f"Key ({', '.join(contract.key)}) unique within the day: of exact duplicate rows one "
+                      "copy is kept, conflicting versions of a key are all quarantined.", True, _flag("_key_unique"),
+                      sample_column=contract.key[0]))
     if "customer_id" in contract.foreign_keys:
         rules.append(Rule("customer_exists", "customer_id is a customer known by the end of this day.", True,
                           _flag("_customer_known"), sample_column="customer_id"))
@@ -119,7 +147,9 @@ def row_rules(contract: SourceContract) -> list[Rule]:
     rules.append(Rule("timestamp_in_day", "The row's day column falls in the partition day (minus the late tolerance).",
                       True, _flag("_in_day_window"), sample_column=day_column))
     rules.append(Rule("timestamp_not_in_future", "No timestamp after the validation time.", True,
-                      _flag("_not_in_future"), sample_column=day_column))
+                      _flag("_not_in_future"), sample_column="_newest_timestamp"))
+    rules.append(Rule("timestamp_not_too_old", "No timestamp before earliest_timestamp (placeholders such as "
+                      "1900-01-01 or 1970-01-01).", True, _flag("_not_too_old"), sample_column="_oldest_timestamp"))
     allowed = {c.name: c.allowed_values for c in contract.columns if c.allowed_values}
     if contract.name == "customers":
         rules.append(Rule("acquisition_channel_known", "acquisition_channel is a known channel.", False, _in_set(allowed)))
@@ -143,8 +173,14 @@ def row_rules(contract: SourceContract) -> list[Rule]:
 
 
 def all_rules(contract: SourceContract) -> list[Rule]:
+    """The rules validated per landing day (row-level, then batch-level)."""
     return [*row_rules(contract), *BATCH_RULES]
 
 
+def check_rules(contract: SourceContract) -> list[Rule]:
+    """Every asset check of ``raw/<source>``: the per-day rules and the landing-folder check."""
+    return [*all_rules(contract), LANDING_FOLDERS_RULE]
+
+
 def check_names() -> dict[str, list[str]]:
-    return {name: [r.name for r in all_rules(c)] for name, c in SOURCES.items()}
+    return {name: [r.name for r in check_rules(c)] for name, c in SOURCES.items()}

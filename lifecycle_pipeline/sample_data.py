@@ -147,23 +147,65 @@ def _poisson_times(rng, cal: Calendar, owner, start_ts, end_ts, per_day, season)
     return owner[idx[keep]], ts[keep]
 
 
-def generate(
-    customers: int,
-    start: dt.date,
-    end: dt.date,
-    seed: int = 42,
-    timezone: str = "UTC",
-) -> GeneratedData:
-    """Build every source's rows in memory (see module docstring)."""
-    if customers < 1:
-        raise ValueError("customers must be at least 1")
-    rng = np.random.default_rng(seed)
-    cal = Calendar.build(start, end, timezone)
+@dataclass(frozen=True)
+class Population:
+    """Who the customers are: drawn first, shared by every source's generator.
+
+    ``rng`` is the one generator every source draws from, in a fixed order (see
+    ``generate``): the draws of each source depend on the draws made before it.
+    """
+
+    rng: np.random.Generator = field(repr=False)
+    cal: Calendar
+    season: np.ndarray = field(repr=False)
+    ids: np.ndarray = field(repr=False)
+    signup_ts: np.ndarray = field(repr=False)
+    persona: np.ndarray = field(repr=False)
+    """Index into PERSONAS."""
+    segment: np.ndarray = field(repr=False)
+    channel: np.ndarray = field(repr=False)
+    favourite: np.ndarray = field(repr=False)
+    first_name: np.ndarray = field(repr=False)
+    last_name: np.ndarray = field(repr=False)
+    email: np.ndarray = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def persona_name(self) -> np.ndarray:
+        return PERSONAS[self.persona]
+
+    @property
+    def buyer(self) -> np.ndarray:
+        return self.persona_name != "prospect"
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """What the orders generator decided that later sources build on (arrays per customer / order)."""
+
+    first_order: np.ndarray
+    """Epoch seconds of each customer's first order; -1 for prospects."""
+    first_stint_end: np.ndarray
+    comeback: np.ndarray
+    owner: np.ndarray
+    """Customer index of each order, in order-time order."""
+    ts: np.ndarray
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    table: pa.Table
+    day: np.ndarray
+    """Business-day index each row lands in."""
+
+
+def _population(rng: np.random.Generator, cal: Calendar, n: int) -> Population:
+    """Signup times, persona, segment, channel, favourite category and name of ``n`` customers."""
     season = cal.seasonality()
     growth = np.linspace(0.8, 1.2, cal.n_days)
-    n = customers
-
-    # --- customers -------------------------------------------------------------------
     signup_weights = season * growth
     signup_day = np.sort(rng.choice(cal.n_days, size=n, p=signup_weights / signup_weights.sum()))
     signup_ts = np.sort(cal.at(signup_day, rng.random(n)))
@@ -176,12 +218,21 @@ def generate(
     last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
     local = np.char.lower(np.char.add(np.char.add(_ascii(first), "."), _ascii(last)))
     email = np.char.add(np.char.add(local, np.char.add(".", np.arange(1, n + 1).astype(str))), "@example.com")
+    return Population(
+        rng=rng, cal=cal, season=season, ids=ids, signup_ts=signup_ts, persona=persona, segment=segment,
+        channel=channel, favourite=favourite, first_name=first, last_name=last, email=email,
+    )
+
+
+def _customers(pop: Population) -> SourceRows:
+    """One row per customer plus a second version of the ~3% who later withdraw email consent."""
+    rng, cal, n, ids, signup_ts = pop.rng, pop.cal, pop.n, pop.ids, pop.signup_ts
     has_phone = rng.random(n) < 0.6
     phone = np.where(has_phone, np.char.add("+1555", np.char.zfill(rng.integers(0, 10**7, n).astype(str), 7)), None)
     email_opt_in = rng.random(n) < 0.8
     sms_opt_in = has_phone & (rng.random(n) < 0.45)
     referrer = (rng.random(n) * np.arange(n)).astype(np.int64)
-    referred_by = np.where((CHANNELS[channel] == "referral") & (np.arange(n) > 0), ids[referrer], None)
+    referred_by = np.where((CHANNELS[pop.channel] == "referral") & (np.arange(n) > 0), ids[referrer], None)
 
     # consent withdrawals: a second version of ~3% of customer records
     changed = np.flatnonzero(rng.random(n) < 0.03)
@@ -191,28 +242,30 @@ def generate(
     cust_rows = np.concatenate([np.arange(n), changed])
     cust_updated = np.concatenate([signup_ts, change_ts])
     cust_email_opt = np.concatenate([email_opt_in, np.zeros(len(changed), dtype=bool)])
-    customers_tbl = pa.table(
+    table = pa.table(
         {
             "customer_id": ids[cust_rows],
             "signup_at": iso_utc(signup_ts[cust_rows]),
             "updated_at": iso_utc(cust_updated),
-            "first_name": first[cust_rows],
-            "last_name": last[cust_rows],
-            "email": email[cust_rows],
+            "first_name": pop.first_name[cust_rows],
+            "last_name": pop.last_name[cust_rows],
+            "email": pop.email[cust_rows],
             "phone": phone[cust_rows],
             "country": rng.choice(COUNTRIES, size=n, p=COUNTRY_SHARE)[cust_rows],
-            "acquisition_channel": CHANNELS[channel][cust_rows],
-            "segment": SEGMENTS[segment][cust_rows],
+            "acquisition_channel": CHANNELS[pop.channel][cust_rows],
+            "segment": SEGMENTS[pop.segment][cust_rows],
             "email_opt_in": cust_email_opt,
             "sms_opt_in": sms_opt_in[cust_rows],
             "referred_by": referred_by[cust_rows],
         }
     )
+    return SourceRows(table, cal.day_of(cust_updated))
 
-    # --- orders: first purchase, then Poisson repeat purchases in activity windows ---
-    name = PERSONAS[persona]
-    buyer = name != "prospect"
-    first_order = signup_ts + rng.exponential(4 * DAY, n).astype(np.int64)
+
+def _orders(pop: Population) -> tuple[SourceRows, Purchases]:
+    """A first purchase per buyer, then Poisson repeat purchases in activity windows."""
+    rng, cal, n, name, buyer = pop.rng, pop.cal, pop.n, pop.persona_name, pop.buyer
+    first_order = pop.signup_ts + rng.exponential(4 * DAY, n).astype(np.int64)
     first_order = np.where(buyer, first_order, -1)
     w_owner, w_start, w_end, w_gap = [], [], [], []
 
@@ -233,7 +286,7 @@ def generate(
     window(name == "returning", first_order, first_stint_end, ORDER_GAP_DAYS["returning"])
     window(name == "returning", comeback, forever, ORDER_GAP_DAYS["returning"])
     w_owner, w_start, w_end, w_gap = map(np.concatenate, (w_owner, w_start, w_end, w_gap))
-    rep_owner, rep_ts = _poisson_times(rng, cal, w_owner, w_start, w_end, 1.0 / w_gap, season)
+    rep_owner, rep_ts = _poisson_times(rng, cal, w_owner, w_start, w_end, 1.0 / w_gap, pop.season)
     has_first = buyer & (first_order < cal.end_ts)
     o_owner = np.concatenate([np.flatnonzero(has_first), rep_owner])
     o_ts = np.concatenate([first_order[has_first], rep_ts])
@@ -241,8 +294,10 @@ def generate(
     o_owner, o_ts = o_owner[sort], o_ts[sort]
     m = len(o_owner)
     order_ids = _ids("O", m, 8)
-    amount = np.round(rng.lognormal(np.log(42.0), 0.55, m) * SEGMENT_SPEND[segment[o_owner]], 2)
-    category = np.where(rng.random(m) < 0.6, CATEGORIES[favourite[o_owner]], CATEGORIES[rng.integers(0, len(CATEGORIES), m)])
+    amount = np.round(rng.lognormal(np.log(42.0), 0.55, m) * SEGMENT_SPEND[pop.segment[o_owner]], 2)
+    category = np.where(
+        rng.random(m) < 0.6, CATEGORIES[pop.favourite[o_owner]], CATEGORIES[rng.integers(0, len(CATEGORIES), m)]
+    )
     fate = rng.random(m)
     status = np.where(fate < 0.03, "cancelled", "completed")
     refunded = (fate >= 0.03) & (fate < 0.08)
@@ -250,10 +305,10 @@ def generate(
     refunded &= refund_ts < cal.end_ts
     ref = np.flatnonzero(refunded)
     o_rows = np.concatenate([np.arange(m), ref])
-    orders_tbl = pa.table(
+    table = pa.table(
         {
             "order_id": order_ids[o_rows],
-            "customer_id": ids[o_owner[o_rows]],
+            "customer_id": pop.ids[o_owner[o_rows]],
             "ordered_at": iso_utc(o_ts[o_rows]),
             "amount": amount[o_rows],
             "status": np.concatenate([status, np.full(len(ref), "refunded")]),
@@ -262,22 +317,29 @@ def generate(
             "category": category[o_rows],
         }
     )
-    orders_day = cal.day_of(np.concatenate([o_ts, refund_ts[ref]]))
+    rows = SourceRows(table, cal.day_of(np.concatenate([o_ts, refund_ts[ref]])))
+    return rows, Purchases(first_order, first_stint_end, comeback, o_owner, o_ts)
 
-    # --- events: activity while buying (plus a tail), prospects browse briefly --------
+
+def _events(pop: Population, purchases: Purchases) -> tuple[SourceRows, np.ndarray]:
+    """Activity while buying (plus a tail); prospects browse briefly. Also returns each customer's activity end."""
+    rng, cal, n, persona, signup_ts = pop.rng, pop.cal, pop.n, pop.persona, pop.signup_ts
     last_order = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(last_order, o_owner, o_ts)
+    np.maximum.at(last_order, purchases.owner, purchases.ts)
     act_end = np.where(
-        buyer, np.maximum(last_order, signup_ts) + rng.integers(5 * DAY, 45 * DAY, n), signup_ts + rng.integers(DAY, 25 * DAY, n)
+        pop.buyer,
+        np.maximum(last_order, signup_ts) + rng.integers(5 * DAY, 45 * DAY, n),
+        signup_ts + rng.integers(DAY, 25 * DAY, n),
     )
-    is_returning = name == "returning"
-    gap_start = np.where(is_returning, first_stint_end + 20 * DAY, cal.end_ts)
+    is_returning = pop.persona_name == "returning"
+    gap_start = np.where(is_returning, purchases.first_stint_end + 20 * DAY, cal.end_ts)
     e_owner1, e_ts1 = _poisson_times(
-        rng, cal, np.arange(n), signup_ts, np.minimum(act_end, gap_start), EVENTS_PER_DAY[persona], season
+        rng, cal, np.arange(n), signup_ts, np.minimum(act_end, gap_start), EVENTS_PER_DAY[persona], pop.season
     )
     ret = np.flatnonzero(is_returning)
     e_owner2, e_ts2 = _poisson_times(
-        rng, cal, ret, np.minimum(comeback[ret], act_end[ret]), act_end[ret], EVENTS_PER_DAY[persona[ret]], season
+        rng, cal, ret, np.minimum(purchases.comeback[ret], act_end[ret]), act_end[ret], EVENTS_PER_DAY[persona[ret]],
+        pop.season,
     )
     e_owner = np.concatenate([e_owner1, e_owner2])
     e_ts = np.concatenate([e_ts1, e_ts2])
@@ -295,43 +357,50 @@ def generate(
     feature[core] = CORE_FEATURES[rng.integers(0, 4, k)[core] % np.minimum(breadth[core], 4)]
     other = etype == 3
     feature[other] = OTHER_FEATURES[rng.integers(0, len(OTHER_FEATURES), int(other.sum()))]
-    events_tbl = pa.table(
+    table = pa.table(
         {
             "event_id": _ids("E", k, 10),
-            "customer_id": ids[e_owner],
+            "customer_id": pop.ids[e_owner],
             "occurred_at": iso_utc(e_ts),
             "event_type": EVENT_TYPES[etype],
             "feature": feature,
         }
     )
+    return SourceRows(table, cal.day_of(e_ts)), act_end
 
-    # --- support tickets: some orders raise a ticket; lands when resolved ------------
-    t_src = np.flatnonzero(rng.random(m) < 0.06)
-    t_owner = o_owner[t_src]
-    opened = o_ts[t_src] + rng.integers(0, 10 * DAY, len(t_src))
+
+def _support_tickets(pop: Population, purchases: Purchases) -> SourceRows:
+    """Some orders raise a ticket; it lands when resolved (or when opened, while still open)."""
+    rng, cal = pop.rng, pop.cal
+    t_src = np.flatnonzero(rng.random(len(purchases.owner)) < 0.06)
+    t_owner = purchases.owner[t_src]
+    opened = purchases.ts[t_src] + rng.integers(0, 10 * DAY, len(t_src))
     resolved = opened + rng.exponential(1.5 * DAY, len(t_src)).astype(np.int64)
     keep = opened < cal.end_ts
     t_owner, opened, resolved = t_owner[keep], opened[keep], resolved[keep]
     open_now = (resolved >= cal.end_ts) | (rng.random(len(opened)) < 0.03)
     resolved = np.where(open_now, -1, resolved)
-    unhappy = np.isin(PERSONAS[persona[t_owner]], ["lapsing", "one_time"])
+    unhappy = np.isin(pop.persona_name[t_owner], ["lapsing", "one_time"])
     csat_happy = rng.choice(np.arange(1, 6), len(opened), p=[0.04, 0.06, 0.15, 0.33, 0.42])
     csat_sad = rng.choice(np.arange(1, 6), len(opened), p=[0.20, 0.20, 0.25, 0.20, 0.15])
     csat = np.where(unhappy, csat_sad, csat_happy).astype(object)
     csat[open_now | (rng.random(len(opened)) < 0.2)] = None
-    tickets_tbl = pa.table(
+    table = pa.table(
         {
             "ticket_id": _ids("T", len(opened), 8),
-            "customer_id": ids[t_owner],
+            "customer_id": pop.ids[t_owner],
             "opened_at": iso_utc(opened),
             "resolved_at": iso_utc(resolved),
             "csat": pa.array(csat, type=pa.int16()),
         }
     )
-    tickets_day = cal.day_of(np.where(resolved >= 0, resolved, opened))
+    return SourceRows(table, cal.day_of(np.where(resolved >= 0, resolved, opened)))
 
-    # --- NPS: a quarter of buyers answer during their activity ----------------------
-    resp = np.flatnonzero(buyer & (rng.random(n) < 0.25) & (first_order < cal.end_ts))
+
+def _nps_responses(pop: Population, purchases: Purchases, act_end: np.ndarray) -> SourceRows:
+    """A quarter of buyers answer during their activity; some loyal customers answer twice."""
+    rng, cal, name, first_order = pop.rng, pop.cal, pop.persona_name, purchases.first_order
+    resp = np.flatnonzero(pop.buyer & (rng.random(pop.n) < 0.25) & (first_order < cal.end_ts))
     loyal_again = resp[(name[resp] == "loyal") & (rng.random(len(resp)) < 0.3)]
     r_owner = np.concatenate([resp, loyal_again])
     lo = np.minimum(first_order[r_owner] + DAY, cal.end_ts - 1)
@@ -345,18 +414,22 @@ def generate(
         rng.choice(np.arange(11), len(r_owner), p=[0, 0, 0, 0, 0.01, 0.02, 0.04, 0.08, 0.15, 0.30, 0.40]),
         rng.choice(np.arange(11), len(r_owner), p=[0.05, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.16, 0.14, 0.11, 0.09]),
     )
-    nps_tbl = pa.table(
+    table = pa.table(
         {
             "response_id": _ids("N", len(r_owner), 8),
-            "customer_id": ids[r_owner],
+            "customer_id": pop.ids[r_owner],
             "responded_at": iso_utc(r_ts),
             "score": pa.array(score, type=pa.int16()),
             "comment": np.where(score >= 9, "Love it", np.where(score <= 6, "Too expensive", None)),
         }
     )
+    return SourceRows(table, cal.day_of(r_ts))
 
-    # --- marketing spend per day and paid channel -----------------------------------
-    scale = max(n / 20_000, 0.05)
+
+def _marketing_spend(pop: Population) -> SourceRows:
+    """Spend, impressions and clicks per day and paid channel, scaled to the customer count."""
+    rng, cal, season = pop.rng, pop.cal, pop.season
+    scale = max(pop.n / 20_000, 0.05)
     d_idx = np.repeat(np.arange(cal.n_days), len(PAID_CHANNELS))
     c_idx = np.tile(np.arange(len(PAID_CHANNELS)), cal.n_days)
     spend = np.round(
@@ -364,7 +437,7 @@ def generate(
     )
     impressions = (spend * rng.uniform(60, 140, len(d_idx))).astype(np.int64)
     clicks = (impressions * rng.uniform(0.008, 0.03, len(d_idx))).astype(np.int64)
-    spend_tbl = pa.table(
+    table = pa.table(
         {
             "spend_date": np.array([d.isoformat() for d in cal.days])[d_idx],
             "channel": np.array(PAID_CHANNELS)[c_idx],
@@ -373,43 +446,66 @@ def generate(
             "clicks": clicks,
         }
     )
+    return SourceRows(table, d_idx)
 
-    # --- suppressions ---------------------------------------------------------------
-    sup = np.flatnonzero(rng.random(n) < 0.015)
-    sup_ts = signup_ts[sup] + rng.integers(DAY, 200 * DAY, len(sup))
+
+def _suppressions(pop: Population) -> SourceRows:
+    """About 1.5% of customers are suppressed, by customer id, email or both."""
+    rng, cal = pop.rng, pop.cal
+    sup = np.flatnonzero(rng.random(pop.n) < 0.015)
+    sup_ts = pop.signup_ts[sup] + rng.integers(DAY, 200 * DAY, len(sup))
     ok = sup_ts < cal.end_ts
     sup, sup_ts = sup[ok], sup_ts[ok]
     sort = np.argsort(sup_ts, kind="stable")
     sup, sup_ts = sup[sort], sup_ts[sort]
     how = rng.random(len(sup))
-    suppressions_tbl = pa.table(
+    table = pa.table(
         {
-            "customer_id": np.where(how < 0.75, ids[sup], None),
-            "email": np.where(how >= 0.5, email[sup], None),
+            "customer_id": np.where(how < 0.75, pop.ids[sup], None),
+            "email": np.where(how >= 0.5, pop.email[sup], None),
             "reason": rng.choice(SUPPRESSION_REASONS, len(sup), p=SUPPRESSION_SHARE),
             "suppressed_at": iso_utc(sup_ts),
         }
     )
+    return SourceRows(table, cal.day_of(sup_ts))
 
+
+def generate(
+    customers: int,
+    start: dt.date,
+    end: dt.date,
+    seed: int = 42,
+    timezone: str = "UTC",
+) -> GeneratedData:
+    """Build every source's rows in memory (see module docstring).
+
+    All sources draw from one random generator, so the order of the calls below is
+    part of the output: reordering them changes every source after the first moved.
+    """
+    if customers < 1:
+        raise ValueError("customers must be at least 1")
+    rng = np.random.default_rng(seed)
+    cal = Calendar.build(start, end, timezone)
+    pop = _population(rng, cal, customers)
+    customers_rows = _customers(pop)
+    orders_rows, purchases = _orders(pop)
+    events_rows, act_end = _events(pop, purchases)
+    tickets_rows = _support_tickets(pop, purchases)
+    nps_rows = _nps_responses(pop, purchases, act_end)
+    spend_rows = _marketing_spend(pop)
+    suppressions_rows = _suppressions(pop)
+    sources = {
+        "customers": customers_rows,
+        "orders": orders_rows,
+        "events": events_rows,
+        "support_tickets": tickets_rows,
+        "nps_responses": nps_rows,
+        "marketing_spend": spend_rows,
+        "suppressions": suppressions_rows,
+    }
     return GeneratedData(
-        tables={
-            "customers": customers_tbl,
-            "orders": orders_tbl,
-            "events": events_tbl,
-            "support_tickets": tickets_tbl,
-            "nps_responses": nps_tbl,
-            "marketing_spend": spend_tbl,
-            "suppressions": suppressions_tbl,
-        },
-        day_index={
-            "customers": cal.day_of(cust_updated),
-            "orders": orders_day,
-            "events": cal.day_of(e_ts),
-            "support_tickets": tickets_day,
-            "nps_responses": cal.day_of(r_ts),
-            "marketing_spend": d_idx,
-            "suppressions": cal.day_of(sup_ts),
-        },
+        tables={name: rows.table for name, rows in sources.items()},
+        day_index={name: rows.day for name, rows in sources.items()},
         calendar=cal,
     )
 

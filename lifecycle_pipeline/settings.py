@@ -13,6 +13,9 @@ project's own ``data/`` folder so that a fresh clone runs with no configuration.
 | ``LIFECYCLE_SCHEDULE_HOUR`` | ``2`` | hour (business time) the daily schedule runs |
 | ``LIFECYCLE_EXPORT_DIR`` | ``<data dir>/exports`` | outreach exports: ``<dir>/<YYYY-MM-DD>/<campaign>.csv`` |
 | ``LIFECYCLE_PLAYBOOK`` | built-in ``playbook.yaml`` | outreach playbook; its templates in ``templates/`` beside it |
+| ``LIFECYCLE_EXPORT_WINDOW_DAYS`` | ``14`` | exports only for days this recent (``all``: every day) |
+| ``LIFECYCLE_BI_DIR`` | ``<data dir>/bi`` | read-only serving layer for BI tools: Parquet, manifest, ``lifecycle_bi.duckdb`` |
+| ``LIFECYCLE_BI_GRACE_HOURS`` | ``6`` | superseded BI files are kept this long for readers mid-query |
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class ProjectSettings:
     schedule_hour: int = 2
     export_dir: Path | None = None  # None: <data_dir>/exports
     playbook_path: Path | None = None  # None: the built-in playbook
+    export_window_days: int | None = 14  # None: export every day (see OutreachConfig.export_window_days)
+    bi_root: Path | None = None  # None: <data_dir>/bi (property bi_dir)
+    bi_grace_hours: float = 6.0  # superseded BI files are deleted only this long after they were superseded
 
     def __post_init__(self) -> None:
         if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:
@@ -56,8 +62,11 @@ class ProjectSettings:
             )
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"LIFECYCLE_TIMEZONE={self.timezone!r} is not an IANA time zone") from exc
+        except (ZoneInfoNotFoundError, ValueError):
+            # `from None`: the message says it all; zoneinfo's chained lookup errors only bury it
+            raise SettingsError(
+                f"LIFECYCLE_TIMEZONE={self.timezone!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)"
+            ) from None
         try:
             dt.date.fromisoformat(self.start_date)
         except ValueError as exc:
@@ -68,6 +77,11 @@ class ProjectSettings:
     @property
     def outreach_export_dir(self) -> Path:
         return Path(self.export_dir) if self.export_dir else self.data_dir / "exports"
+
+    @property
+    def bi_dir(self) -> Path:
+        """The published, read-only BI layer (``lifecycle_pipeline/publish.py``)."""
+        return Path(self.bi_root) if self.bi_root else self.data_dir / "bi"
 
     @property
     def dagster_home(self) -> Path:
@@ -102,4 +116,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
         schedule_hour=int(hour),
         export_dir=Path(env["LIFECYCLE_EXPORT_DIR"]).resolve() if env.get("LIFECYCLE_EXPORT_DIR") else None,
         playbook_path=Path(env["LIFECYCLE_PLAYBOOK"]).resolve() if env.get("LIFECYCLE_PLAYBOOK") else None,
+        bi_root=Path(env["LIFECYCLE_BI_DIR"]).resolve() if env.get("LIFECYCLE_BI_DIR") else None,
+        bi_grace_hours=_grace_hours(env.get("LIFECYCLE_BI_GRACE_HOURS") or "6"),
+        export_window_days=_export_window(env.get("LIFECYCLE_EXPORT_WINDOW_DAYS") or "14"),
     )
+
+
+def _export_window(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    if not text.strip().isdigit():
+        raise SettingsError(f"LIFECYCLE_EXPORT_WINDOW_DAYS={text!r} must be a number of days >= 0 or 'all'")
+    return int(text)
+
+
+def _grace_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1.0
+    if not hours >= 0:
+        raise SettingsError(f"LIFECYCLE_BI_GRACE_HOURS={text!r} must be a number of hours >= 0")
+    return hours

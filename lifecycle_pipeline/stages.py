@@ -9,18 +9,23 @@ re-running a past day rewrites history consistently.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 
 from lifecycle_pipeline import sql
-from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, table_exists, write_day
+from lifecycle_pipeline.daily_tables import (
+    end_of_day,
+    ensure_table,
+    replace_day,
+    table_exists,
+    write_day,
+)
 from lifecycle_pipeline.db import bind, transaction
+from lifecycle_pipeline.rule_settings import PRESETS, StageSettings, stage_settings  # noqa: F401 (re-exported)
 from lifecycle_pipeline.vocabulary import STAGES
-
 
 DAILY_TABLE = "lifecycle.customer_stage_daily"
 HISTORY_TABLE = "lifecycle.stage_history"
@@ -37,61 +42,6 @@ create table if not exists {HISTORY_TABLE} (
     previous_stage varchar
 )
 """
-
-
-@dataclass(frozen=True)
-class StageSettings:
-    """Stage thresholds (DOMAIN.md defaults = the "ecommerce" preset)."""
-
-    preset: str = "ecommerce"
-    recency_basis: str = "orders"  # "orders": days since the last completed order; "activity": since any activity
-    active_max_days: int = 45  # r <= this: new / active / loyal / advocate / reactivated
-    at_risk_max_days: int = 90  # active_max < r <= this: at_risk
-    dormant_max_days: int = 180  # at_risk_max < r <= this: dormant; above: churned
-    reactivation_gap_days: int = 90  # gap before the latest order (or activity day) above this: reactivated
-    loyal_min_orders: int = 5  # completed orders for loyal / advocate ("the 5th purchase creates stickiness")
-    conversion_window_days: int = 30  # first-purchase conversion counts first orders within this many days
-    retention_days: int = 30  # KPI retention: active in the N days before the last N and again in the last N
-
-    def __post_init__(self):
-        if self.recency_basis not in ("orders", "activity"):
-            raise ValueError(f"recency_basis must be 'orders' or 'activity', got {self.recency_basis!r}")
-        if not 0 < self.active_max_days < self.at_risk_max_days < self.dormant_max_days:
-            raise ValueError(
-                "stage windows need 0 < active_max_days < at_risk_max_days < dormant_max_days, got "
-                f"{self.active_max_days}, {self.at_risk_max_days}, {self.dormant_max_days}"
-            )
-        if self.loyal_min_orders < 2:
-            raise ValueError(f"loyal_min_orders must be at least 2, got {self.loyal_min_orders}")
-
-    def params(self) -> dict:
-        """Every setting as a named SQL parameter (each query binds the ones it uses)."""
-        return dataclasses.asdict(self)
-
-
-PRESETS: dict[str, StageSettings] = {
-    # DOMAIN.md: ecommerce cycles are short and orders drive recency (article 004: 45/90/180 days)
-    "ecommerce": StageSettings(),
-    # subscription / SaaS: usage drives recency, cycles are measured in weeks of inactivity, and a
-    # customer pays monthly, so loyalty starts at half a year of payments
-    "saas": StageSettings(
-        preset="saas",
-        recency_basis="activity",
-        active_max_days=14,
-        at_risk_max_days=30,
-        dormant_max_days=60,
-        reactivation_gap_days=30,
-        loyal_min_orders=6,
-    ),
-}
-
-
-def stage_settings(preset: str = "ecommerce", **overrides) -> StageSettings:
-    """The preset's settings with ``overrides`` (None values keep the preset's)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown stage preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    return dataclasses.replace(PRESETS[preset], **changes)
 
 
 def _statements(name: str) -> list[str]:
@@ -127,7 +77,12 @@ def _stage_names() -> pd.DataFrame:
     return pd.DataFrame({"stage": list(STAGES), "stage_order": range(1, len(STAGES) + 1)})
 
 
-def build_stage_days(conn: duckdb.DuckDBPyConnection, days: list[dt.date], settings: StageSettings) -> dict:
+def build_stage_days(
+    conn: duckdb.DuckDBPyConnection,
+    days: list[dt.date],
+    settings: StageSettings,
+    on_day: Callable[[dt.date], None] | None = None,
+) -> dict:
     """Write the stages of ``days``; rebuild history, day-to-day columns and transitions from the earliest onwards.
 
     Daily stages, stage history, transitions and stage counts change together in one
@@ -149,6 +104,8 @@ def build_stage_days(conn: duckdb.DuckDBPyConnection, days: list[dt.date], setti
             for day in sorted(days):
                 rows[day] = write_day(conn, DAILY_TABLE, day, base, {**params, "as_of": day})
                 write_day(conn, COUNTS_TABLE, day, stage_counts, {"as_of": day})
+                if on_day is not None:
+                    on_day(day)
             after = conn.execute(
                 f"select max(as_of_date) from {DAILY_TABLE} where as_of_date < ?", [min(days)]
             ).fetchall()[0][0]

@@ -1,77 +1,49 @@
-"""Validate one landing day with its Great Expectations suite; quarantine what fails.
+"""Validate landing days with their Great Expectations suite; quarantine what fails; record each day's status.
 
-Pure functions over a DuckDB connection (no Dagster). GX 1.x validates a pandas frame
-(it cannot read DuckDB tables, see STACK_NOTES); the frame is the day's raw rows plus
-flags computed in SQL next to the data (``sql/quality/validation_frame.sql``).
+Pure functions over a DuckDB connection (no Dagster). ``validate_days`` reads the
+days' raw rows plus flags computed in SQL next to the data
+(``sql/quality/validation_frame.sql``) and puts the pieces together:
+
+* ``gx_runner`` runs the source's GX suite on that frame (row-level rules);
+* ``validation_quarantine`` writes the rows failing critical rules to the quarantine;
+* ``batch_rules`` evaluates volume, freshness, the quarantined share and the file loads per day;
+* ``day_status`` records per day whether a blocking failure holds it back (or a
+  reviewer's release let it through), in the same transaction as the quarantine;
+* ``validation_results`` holds what comes back (``RangeValidation`` and its parts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
-from lifecycle_pipeline import sql
+from lifecycle_pipeline import day_status, sql
+from lifecycle_pipeline.batch_rules import (
+    files_loaded_outcome,
+    freshness_outcome,
+    quarantine_share_outcome,
+    volume_outcome,
+)
 from lifecycle_pipeline.contracts import TIMESTAMP, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
-from lifecycle_pipeline.quality_rules import BATCH_RULES, QualitySettings, Rule, row_rules
-
-ROW_ID = ["_source_file", "_source_row"]
-SAMPLE_SIZE = 10
-
-
-@dataclass
-class RuleOutcome:
-    """Result of one rule on one day, with GX's numbers."""
-
-    rule: Rule
-    passed: bool
-    unexpected_count: int = 0
-    unexpected_percent: float = 0.0
-    sample: list = field(default_factory=list)
-    expectations: list[str] = field(default_factory=list)
-    detail: str = ""
-    failed_rows: set[tuple[str, int]] = field(default_factory=set)
-    blocking_failure: bool = False
-
-    def metadata(self) -> dict:
-        data = {
-            "unexpected_count": self.unexpected_count,
-            "unexpected_percent": round(self.unexpected_percent, 4),
-            "sample_unexpected_values": [str(v) for v in self.sample],
-            "expectations": self.expectations,
-        }
-        if self.detail:
-            data["detail"] = self.detail
-        return data
+from lifecycle_pipeline.gx_runner import ROW_ID, SuiteRunner, row_outcomes
+from lifecycle_pipeline.quality_rules import RELEASABLE_RULES, QualitySettings
+from lifecycle_pipeline.validation_quarantine import critical_failures, replace_validation_quarantine
+from lifecycle_pipeline.validation_results import DayValidation, RangeValidation, RuleOutcome
 
 
-@dataclass
-class DayValidation:
-    source: str
-    day: dt.date
-    rows_read: int
-    rows_validated: int
-    outcomes: list[RuleOutcome]
-    rows_quarantined_validation: int
-    rows_quarantined_total: int
-
-    def outcome(self, name: str) -> RuleOutcome:
-        return next(o for o in self.outcomes if o.rule.name == name)
+def _timestamp(contract: SourceContract, name: str) -> str:
+    column = f"r.{quote_ident(name)}"
+    return column if contract.column(name).type == TIMESTAMP else f"{column}::timestamptz"
 
 
 def _frame_sql(contract: SourceContract) -> str:
-    def day_col(c: str) -> str:
-        col = f"r.{quote_ident(c)}"
-        return col if contract.column(c).type == TIMESTAMP else f"{col}::timestamptz"
-
-    day_cols = [day_col(c) for c in contract.day_columns]
-    day_value = f"coalesce({', '.join(day_cols)})" if len(day_cols) > 1 else day_cols[0]
+    day_cols = [_timestamp(contract, c) for c in contract.day_columns]
+    stamps = [_timestamp(contract, c.name) for c in contract.columns if c.type in (TIMESTAMP, "DATE")]
     customer_known, customer_join = "null::boolean", ""
     if "customer_id" in contract.foreign_keys:
         customer_join = "left join first_seen as fs on fs.customer_id = r.customer_id"
@@ -89,8 +61,15 @@ def _frame_sql(contract: SourceContract) -> str:
     has_target = "null::boolean"
     if contract.name == "suppressions":
         has_target = "(r.customer_id is not null or r.email is not null)"
+    keys = [quote_ident(k) for k in contract.key]
     return sql.load("quality/validation_frame").format(
-        day_value=day_value,
+        day_value=f"coalesce({', '.join(day_cols)})" if len(day_cols) > 1 else day_cols[0],
+        newest_timestamp=f"greatest({', '.join(stamps)})" if len(stamps) > 1 else stamps[0],
+        oldest_timestamp=f"least({', '.join(stamps)})" if len(stamps) > 1 else stamps[0],
+        content_columns=", ".join(quote_ident(c) for c in contract.column_names),
+        key_columns=", ".join(keys),
+        l_key_columns=", ".join(f"l.{k}" for k in keys),
+        key_missing=" or ".join(f"r.{k} is null" for k in keys),
         customer_known=customer_known,
         customer_join=customer_join,
         refund_consistent=refund_consistent,
@@ -99,175 +78,115 @@ def _frame_sql(contract: SourceContract) -> str:
     )
 
 
-class SuiteRunner:
-    """One ephemeral GX context per run: suites per source, optional Data Docs site."""
-
-    def __init__(self, docs_dir: Path | None = None):
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        self._gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.datasource = self.context.data_sources.add_pandas("landing_days")
-        self.docs_dir = docs_dir
-        if docs_dir is not None:
-            self.context.add_data_docs_site(
-                site_name="lifecycle",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
-        self._validations: dict[str, tuple[object, list[tuple[Rule, list[str]]]]] = {}
-
-    def _validation_for(self, contract: SourceContract):
-        if contract.name not in self._validations:
-            gx = self._gx
-            asset = self.datasource.add_dataframe_asset(contract.name)
-            batch = asset.add_batch_definition_whole_dataframe("day")
-            suite = self.context.suites.add(gx.ExpectationSuite(name=f"{contract.name}_landing_day"))
-            mapping = []
-            for rule in row_rules(contract):
-                ids = []
-                for expectation in rule.expectations():
-                    expectation.meta = {"rule": rule.name}
-                    added = suite.add_expectation(expectation)
-                    ids.append(added.id)
-                mapping.append((rule, ids))
-            validation = self.context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{contract.name}_landing_day", data=batch, suite=suite)
-            )
-            self._validations[contract.name] = (validation, mapping)
-        return self._validations[contract.name]
-
-    def run(self, contract: SourceContract, frame: pd.DataFrame, label: str):
-        from great_expectations.core.run_identifier import RunIdentifier
-
-        validation, mapping = self._validation_for(contract)
-        result = validation.run(
-            batch_parameters={"dataframe": frame},
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": ROW_ID,
-                "partial_unexpected_count": SAMPLE_SIZE,
-                "return_unexpected_index_query": False,
-            },
-            run_id=RunIdentifier(run_name=f"{contract.name}_{label}"),
-        )
-        return result, mapping
-
-    def build_docs(self) -> None:
-        """Render the Data Docs pages of the validations this runner ran (once per step).
-
-        The site is shared by every step and run; building its index would make GX
-        delete the pages of results this (ephemeral) context does not know, so pages
-        are added without an index and linked directly from the check metadata.
-        """
-        if self.docs_dir is not None:
-            self.context.build_data_docs(site_names=["lifecycle"], build_index=False)
-
-    def docs_page(self, result) -> str | None:
-        """file:// URL of the Data Docs page of ``result`` (valid after build_docs)."""
-        if self.docs_dir is None or result is None:
-            return None
-        run_id = result.meta["run_id"]
-        stamp = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")
-        folder = self.docs_dir / "validations" / result.suite_name / run_id.run_name / stamp
-        return (folder / f"{self.datasource.name}-{result.asset_name}.html").as_uri()
+def _validation_frame(conn, contract, first, last, settings: QualitySettings, now: dt.datetime) -> pd.DataFrame:
+    return conn.execute(
+        _frame_sql(contract),
+        {
+            "first_day": first,
+            "last_day": last,
+            "late_tolerance_days": settings.late_tolerance_days,
+            "now": now + dt.timedelta(minutes=settings.future_skew_minutes),
+            "earliest_timestamp": settings.earliest_timestamp,
+        },
+    ).df()
 
 
-def _row_outcomes(contract, frame, runner, label) -> tuple[list[RuleOutcome], object]:
-    if frame.empty:
-        return [RuleOutcome(rule=r, passed=True, detail="no rows") for r in row_rules(contract)], None
-    result, mapping = runner.run(contract, frame, label)
-    by_id = {r.expectation_config.id: r for r in result.results}
-    outcomes = []
-    for rule, ids in mapping:
-        outcome = RuleOutcome(rule=rule, passed=True)
-        for expectation_id in ids:
-            res = by_id[expectation_id]
-            info = res.result or {}
-            column = res.expectation_config.kwargs.get("column") or res.expectation_config.kwargs.get("column_list")
-            outcome.expectations.append(f"{res.expectation_config.type}({column}): {'pass' if res.success else 'FAIL'}")
-            if res.success:
-                continue
-            outcome.passed = False
-            outcome.unexpected_count += int(info.get("unexpected_count") or 0)
-            outcome.unexpected_percent = max(outcome.unexpected_percent, float(info.get("unexpected_percent") or 0))
-            outcome.sample += list(info.get("partial_unexpected_list") or [])[: SAMPLE_SIZE - len(outcome.sample)]
-            for row in info.get("unexpected_index_list") or []:
-                outcome.failed_rows.add((row["_source_file"], int(row["_source_row"])))
-        if rule.sample_column and outcome.failed_rows:
-            keys = pd.MultiIndex.from_tuples(sorted(outcome.failed_rows)[:SAMPLE_SIZE], names=ROW_ID)
-            shown = frame.set_index(ROW_ID).loc[keys, rule.sample_column]
-            outcome.sample = [str(v) for v in shown.tolist()]
-        outcomes.append(outcome)
-    return outcomes, result
+def _row_days(frame: pd.DataFrame, outcomes: list[RuleOutcome]) -> dict[tuple[str, int], dt.date]:
+    """The landing day of each failed row (only those: a big day has millions of rows)."""
+    failed_rows = sorted(set().union(*(o.failed_rows for o in outcomes)))
+    if not failed_rows:
+        return {}
+    keys = pd.MultiIndex.from_tuples(failed_rows, names=ROW_ID)
+    found = frame.set_index(ROW_ID)["_partition_date"].loc[keys]
+    return {key: _as_date(value) for key, value in zip(failed_rows, found, strict=True)}
 
 
-def _volume_outcome(conn, contract, day, rows_read, files, settings) -> RuleOutcome:
-    rule = BATCH_RULES[0]
-    history = conn.execute(
-        sql.load("quality/landing_history"),
-        {"source": contract.name, "day": day, "history_days": settings.volume_history_days},
-    ).fetchall()
-    counts = [r[2] for r in history]
-    if files == 0:
-        return RuleOutcome(rule, True, detail="no file; see file_arrived")
-    if not counts or len(counts) < settings.volume_min_history_days:
-        return RuleOutcome(rule, True, detail=f"insufficient history: {len(counts)} of {settings.volume_min_history_days} days")
-    median = statistics.median(counts)
-    if median < settings.volume_min_median_rows:
-        return RuleOutcome(rule, True, detail=f"trailing median {median:g} rows is too small to judge volume")
-    low, high = settings.volume_min_ratio * median, settings.volume_max_ratio * median
-    passed = low <= rows_read <= high
+def _key_notes(frame: pd.DataFrame, outcomes: list[RuleOutcome]) -> dict[tuple[str, int], str]:
+    """Why each row failing ``key_unique`` failed (an exact copy of which row, or a conflicting version)."""
+    failed = next((o.failed_rows for o in outcomes if o.rule.name == "key_unique"), set())
+    if not failed:
+        return {}
+    keys = pd.MultiIndex.from_tuples(sorted(failed), names=ROW_ID)
+    notes = frame.set_index(ROW_ID)["_key_note"].loc[keys]
+    return {key: note for key, note in zip(sorted(failed), notes, strict=True) if isinstance(note, str)}
+
+
+def _landing_loads(conn, source: str, first: dt.date, last: dt.date) -> dict[dt.date, tuple[int, int, int]]:
+    """(files, rows read, rows quarantined at load) per landing day."""
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "select partition_date, files, rows_read, rows_quarantined from quality.landing_loads "
+            "where source = ? and partition_date between ? and ?",
+            [source, first, last],
+        ).fetchall()
+    }
+
+
+def _rule_outcome_on(ranged: RuleOutcome, day, row_day, validated: int, share_blocks: bool) -> RuleOutcome:
+    """A row-level rule's outcome over the range, narrowed to the rows of ``day``."""
+    failed = [r for r in ranged.failed_rows if row_day[r] == day]
     outcome = RuleOutcome(
-        rule, passed, sample=[rows_read],
-        detail=f"{rows_read} rows vs trailing {len(counts)}-day median {median:g} (allowed {low:g}..{high:g})",
+        ranged.rule, not failed, unexpected_count=len(failed),
+        unexpected_percent=100 * len(failed) / validated if validated else 0.0,
     )
-    outcome.blocking_failure = not passed
-    return outcome
-
-
-def _freshness_outcome(conn, contract, day, files) -> RuleOutcome:
-    rule = BATCH_RULES[1]
-    if files > 0:
-        return RuleOutcome(rule, True, detail=f"{files} file(s) arrived")
-    (ever,) = conn.execute(
-        "select count(*) from quality.landing_loads where source = ? and files > 0", [contract.name]
-    ).fetchall()[0]
-    if ever == 0 and not contract.required_for_business:
-        return RuleOutcome(rule, True, detail="source not delivered by this business; downstream treats it as absent")
-    outcome = RuleOutcome(rule, False, detail=f"no {contract.name} file for {day}")
-    outcome.blocking_failure = True
+    outcome.blocking_failure = bool(failed) and ranged.rule.critical and share_blocks
     return outcome
 
 
 @dataclass
-class RangeValidation:
-    """Validation of a run's partition range: GX numbers for the range, outcomes per day."""
+class _RangeFacts:
+    """What the range's frame, GX run and landing records say, to be narrowed to each day."""
 
-    source: str
-    days: list[DayValidation]
-    row_outcomes: list[RuleOutcome]
-    data_docs: str | None
+    ranged_outcomes: list[RuleOutcome]
+    row_day: dict[tuple[str, int], dt.date]
+    rows_per_day: dict[dt.date, int]
+    loads: dict[dt.date, tuple[int, int, int]]
+    quarantined_by_day: dict[dt.date, int]
+    load_errors: dict[dt.date, str]
 
-    def check(self, name: str) -> tuple[bool, bool, dict]:
-        """(passed, blocking failure, metadata) of one check over the whole range."""
-        per_day = [(d.day, d.outcome(name)) for d in self.days]
-        failing = [(day, o) for day, o in per_day if not o.passed]
-        ranged = next((o for o in self.row_outcomes if o.rule.name == name), None)
-        metadata = ranged.metadata() if ranged is not None else {}
-        if ranged is None and len(per_day) == 1:
-            metadata = per_day[0][1].metadata()
-        metadata["failing_days"] = [
-            {"day": day.isoformat(), "unexpected_count": o.unexpected_count, "detail": o.detail} for day, o in failing
-        ]
-        if self.data_docs:
-            metadata["data_docs"] = self.data_docs
-        return not failing, any(o.blocking_failure for _, o in failing), metadata
+
+def _day_validation(conn, contract, day, settings, facts: _RangeFacts) -> DayValidation:
+    files, rows_read, type_rejects = facts.loads.get(day, (0, 0, 0))
+    by_rules = facts.quarantined_by_day[day]
+    share_outcome = quarantine_share_outcome(rows_read, type_rejects, by_rules, settings)
+    validated = facts.rows_per_day.get(day, 0)
+    day_outcomes = [
+        _rule_outcome_on(ranged, day, facts.row_day, validated, share_outcome.blocking_failure)
+        for ranged in facts.ranged_outcomes
+    ]
+    batch = [
+        volume_outcome(conn, contract, day, rows_read, files, settings),
+        freshness_outcome(conn, contract, day, files, settings),
+        share_outcome,
+    ]
+    if day in facts.load_errors:  # nothing new was loaded: the other batch rules have nothing to judge
+        batch = [RuleOutcome(o.rule, True, detail="not judged: the day's files could not be read") for o in batch]
+        day_outcomes = [RuleOutcome(o.rule, o.passed, o.unexpected_count, o.unexpected_percent) for o in day_outcomes]
+    day_outcomes += [*batch, files_loaded_outcome(files, facts.load_errors.get(day))]
+    result = DayValidation(
+        source=contract.name, day=day, rows_read=rows_read, rows_validated=validated, outcomes=day_outcomes,
+        rows_quarantined_validation=by_rules, rows_quarantined_total=type_rejects + by_rules,
+    )
+    result.reasons = [o.reason() for o in day_outcomes if o.blocking_failure and o.rule.batch]
+    return result
+
+
+def _apply_release(result: DayValidation, release: day_status.Release | None) -> day_status.Release | None:
+    """Override the day's blocking batch failures when a reviewer's release covers it; the release to record."""
+    if release is None or not release.covers(result.source, result.day) or not result.reasons:
+        return None
+    blocking = [o for o in result.outcomes if o.blocking_failure]
+    if any(o.rule.batch and o.rule.name not in RELEASABLE_RULES for o in blocking):
+        return None  # a file that could not be read cannot be released
+    for outcome in blocking:
+        outcome.blocking_failure = False
+        if outcome.rule.batch:
+            outcome.passed = True
+            outcome.released_by, outcome.release_reason = release.by, release.reason
+            outcome.detail += f"; released by {release.by}: {release.reason}"
+    result.released_by, result.release_reason = release.by, release.reason
+    return release
 
 
 def validate_days(
@@ -277,105 +196,42 @@ def validate_days(
     settings: QualitySettings,
     runner: SuiteRunner,
     now: dt.datetime | None = None,
+    *,
+    release: day_status.Release | None = None,
+    load_errors: dict[dt.date, str] | None = None,
 ) -> RangeValidation:
     """Run the source's suite on ``raw.<source>`` for ``days`` (consecutive) in one GX run.
 
     Rows failing critical rules replace the days' ``validation`` quarantine rows (one
     quarantine row per input row, naming every rule it failed). Batch rules are
-    evaluated per day from ``quality.landing_loads``.
+    evaluated per day from ``quality.landing_loads``; ``load_errors`` names the days whose
+    files could not be read (they keep their previous rows and are blocked). Each day's
+    status (blocked by which failures, or released by whom) is recorded in
+    ``quality.day_status`` in the same transaction as the quarantine rows.
     """
     first, last = days[0], days[-1]
-    now = now or dt.datetime.now(dt.UTC)
-    frame = conn.execute(
-        _frame_sql(contract),
-        {
-            "first_day": first,
-            "last_day": last,
-            "late_tolerance_days": settings.late_tolerance_days,
-            "now": now + dt.timedelta(minutes=settings.future_skew_minutes),
-        },
-    ).df()
+    frame = _validation_frame(conn, contract, first, last, settings, now or dt.datetime.now(dt.UTC))
     label = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
-    row_outcomes, gx_result = _row_outcomes(contract, frame, runner, label)
-
-    failures: dict[tuple[str, int], list[RuleOutcome]] = defaultdict(list)
-    for outcome in row_outcomes:
-        if outcome.rule.critical:
-            for row in outcome.failed_rows:
-                failures[row].append(outcome)
-    records = [
-        {
-            "source_file": row[0],
-            "source_row": row[1],
-            "rule": ",".join(o.rule.name for o in found),
-            "reason": "; ".join(f"{o.rule.name}: {o.rule.description}" for o in found),
-        }
-        for row, found in sorted(failures.items())
-    ]
-    params = {"source": contract.name, "first_day": first, "last_day": last}
-    with transaction(conn):
-        conn.execute(sql.load("quality/delete_validation_quarantine"), params)
-        if records:
-            conn.register("failures", pd.DataFrame.from_records(records))
-            columns = ", ".join(f"{quote_ident(c)} := r.{quote_ident(c)}" for c in contract.column_names)
-            conn.execute(
-                sql.load("quality/replace_validation_quarantine").format(table=quote_ident(contract.name), columns=columns),
-                params,
-            )
-            conn.unregister("failures")
-
-    # the landing day of each failed row (only those: a big day has millions of rows)
-    failed_rows = sorted(set().union(*(o.failed_rows for o in row_outcomes)))
-    row_day: dict[tuple[str, int], dt.date] = {}
-    if failed_rows:
-        keys = pd.MultiIndex.from_tuples(failed_rows, names=ROW_ID)
-        found = frame.set_index(ROW_ID)["_partition_date"].loc[keys]
-        row_day = {key: _as_date(value) for key, value in zip(failed_rows, found, strict=True)}
-    rows_per_day = {_as_date(k): int(v) for k, v in frame.groupby("_partition_date").size().items()}
-    loads = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            "select partition_date, files, rows_read, rows_quarantined from quality.landing_loads "
-            "where source = ? and partition_date between ? and ?",
-            [contract.name, first, last],
-        ).fetchall()
-    }
-    quarantined_by_day: dict[dt.date, int] = defaultdict(int)
+    ranged_outcomes, gx_result = row_outcomes(contract, frame, runner, label)
+    failures = critical_failures(ranged_outcomes)
+    facts = _RangeFacts(
+        ranged_outcomes=ranged_outcomes,
+        row_day=_row_days(frame, ranged_outcomes),
+        rows_per_day={_as_date(k): int(v) for k, v in frame.groupby("_partition_date").size().items()},
+        loads=_landing_loads(conn, contract.name, first, last),
+        quarantined_by_day=defaultdict(int),
+        load_errors=load_errors or {},
+    )
     for row in failures:
-        quarantined_by_day[row_day[row]] += 1
-
-    results = []
-    for day in days:
-        files, rows_read, type_rejects = loads.get(day, (0, 0, 0))
-        validated = rows_per_day.get(day, 0)
-        quarantined = type_rejects + quarantined_by_day[day]
-        share = quarantined / rows_read if rows_read else 0.0
-        share_outcome = RuleOutcome(
-            BATCH_RULES[2], share <= settings.max_quarantine_share,
-            unexpected_count=quarantined, unexpected_percent=100 * share,
-            detail=f"{quarantined} of {rows_read} rows quarantined ({type_rejects} type_cast, "
-            f"{quarantined_by_day[day]} by rules); limit {100 * settings.max_quarantine_share:g}%",
-        )
-        share_outcome.blocking_failure = not share_outcome.passed
-        day_outcomes = []
-        for ranged in row_outcomes:
-            failed = [r for r in ranged.failed_rows if row_day[r] == day]
-            outcome = RuleOutcome(
-                ranged.rule, not failed, unexpected_count=len(failed),
-                unexpected_percent=100 * len(failed) / validated if validated else 0.0,
-            )
-            outcome.blocking_failure = bool(failed) and ranged.rule.critical and share_outcome.blocking_failure
-            day_outcomes.append(outcome)
-        day_outcomes += [
-            _volume_outcome(conn, contract, day, rows_read, files, settings),
-            _freshness_outcome(conn, contract, day, files),
-            share_outcome,
-        ]
-        results.append(DayValidation(
-            source=contract.name, day=day, rows_read=rows_read, rows_validated=validated, outcomes=day_outcomes,
-            rows_quarantined_validation=quarantined_by_day[day], rows_quarantined_total=quarantined,
-        ))
-    return RangeValidation(contract.name, results, row_outcomes, runner.docs_page(gx_result))
+        facts.quarantined_by_day[facts.row_day[row]] += 1
+    results = [_day_validation(conn, contract, day, settings, facts) for day in days]
+    day_status.ensure_table(conn)
+    with transaction(conn):
+        replace_validation_quarantine(conn, contract, first, last, failures, _key_notes(frame, ranged_outcomes))
+        for result in results:
+            applied = _apply_release(result, release)
+            result.blocked = day_status.record(conn, contract.name, result.day, result.reasons, applied)
+    return RangeValidation(contract.name, results, ranged_outcomes, runner.docs_page(gx_result))
 
 
 def _as_date(value) -> dt.date:

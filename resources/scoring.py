@@ -3,8 +3,8 @@
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from lifecycle_pipeline.scoring import ScoringSettings
 from lifecycle_pipeline.resources.config import settings_from
+from lifecycle_pipeline.rule_settings import ScoringSettings
 
 _D = ScoringSettings()
 
@@ -31,6 +31,9 @@ class ScoringConfig(ConfigurableResource):
     concerning_min: float = Field(_D.concerning_min, description="Lowest health score of 'concerning'.")
     tier1_drop_pct: int = Field(_D.tier1_drop_pct, description="Activity drop (percent) that fires tier 1.")
     tier2_no_aha_days: int = Field(_D.tier2_no_aha_days, description="Days without an aha action for tier 2.")
+    tier2_rhythm_multiple: float = Field(
+        _D.tier2_rhythm_multiple, description="Ecommerce preset: tier 2 when no order for more than this many "
+        "times the customer's median gap between order days.")
     tier3_no_activity_days: int = Field(_D.tier3_no_activity_days, description="Days without activity for tier 3.")
     aha_event_types: list[str] = Field(list(_D.aha_event_types), description="Event types that count as aha.")
     expected_lifetime_years: float = Field(_D.expected_lifetime_years, description="Expected customer lifetime.")

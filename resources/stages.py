@@ -3,7 +3,7 @@
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from lifecycle_pipeline.stages import StageSettings, stage_settings
+from lifecycle_pipeline.rule_settings import StageSettings, stage_settings
 
 
 class StageConfig(ConfigurableResource):

@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import duckdb
 import pytest
 
 from lifecycle_pipeline.bad_rows import KINDS, inject
-from lifecycle_pipeline.loading import LandingSchemaError
+from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.gx_runner import SuiteRunner
+from lifecycle_pipeline.loading import LandingSchemaError, ensure_warehouse, load_partition
+from lifecycle_pipeline.quality_rules import QualitySettings
+from lifecycle_pipeline.validation import validate_days
 from lifecycle_pipeline.sample_data import generate, write_sample_data
-from tests.conftest import materialize, query
+from tests.helpers import materialize, query
 
 DAY = dt.date(2026, 3, 2)
 FIRST = dt.date(2026, 2, 1)
@@ -65,3 +70,25 @@ def test_every_kind_applies_to_a_generated_day(settings, landed):
     report = inject(settings.landing_root, DAY)
     assert set(report) == set(KINDS)
     assert not (settings.landing_root / "marketing_spend" / DAY.isoformat() / "marketing_spend.csv").exists()
+
+
+def test_malformed_lines_are_quarantined_by_line_and_conflicting_copies_all_go(settings, landed):
+    report = inject(settings.landing_root, DAY, ["conflicting_duplicates", "malformed_lines"])
+    path = settings.landing_root / "orders" / DAY.isoformat() / "orders.csv"
+    conn = duckdb.connect()
+    conn.execute("set TimeZone = 'UTC'")
+    ensure_warehouse(conn, list(SOURCES.values()))
+    load = load_partition(conn, SOURCES["orders"], DAY, [path])
+    validate_days(conn, SOURCES["orders"], [DAY], QualitySettings(), SuiteRunner(None))
+
+    lines = report["malformed_lines"]["lines"]
+    assert conn.execute("select source_row + 1, rule from quality.quarantine where stage = 'ingestion' order by 1").fetchall() == [
+        (line, "csv_format") for line in lines]
+    reasons = conn.execute("select reason from quality.quarantine where stage = 'ingestion' order by source_row").fetchall()
+    assert reasons[0][0].startswith(f"line {lines[0]}: field 2 (customer_id) opens a quote")
+    assert reasons[1][0].startswith(f"line {lines[1]} has 7 fields where the header has 8")
+    conflicting = conn.execute(
+        "select original_row->>'order_id', count(*) from quality.quarantine where rule like '%key_unique%' group by 1 order by 1"
+    ).fetchall()
+    assert conflicting == [(o, 2) for o in sorted(report["conflicting_duplicates"]["order_ids"])]
+    assert load.rows_read == len(path.read_text().splitlines()) - 1

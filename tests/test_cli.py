@@ -23,7 +23,8 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIFECYCLE_", "DAGSTER_"))}
-    return {**clean, "LIFECYCLE_DATA_DIR": str(tmp_path / "data"), "LIFECYCLE_START_DATE": "2026-01-01"}
+    return {**clean, "LIFECYCLE_DATA_DIR": str(tmp_path / "data"), "LIFECYCLE_START_DATE": "2026-01-01",
+            "LIFECYCLE_EXPORT_WINDOW_DAYS": "all"}
 
 
 def test_backfill_records_every_partition_in_the_project_instance(tmp_path, env):

@@ -172,6 +172,8 @@ def test_a_customer_who_never_had_an_aha_action_counts_from_signup(conn, signup_
 def test_tier3_fires_after_60_days_without_any_activity(conn, last_activity, tier):
     add_customer(conn, "C", signup=at(ago(300)))
     add_ticket(conn, "C", at(ago(last_activity)))  # a ticket is activity too
+    add_customer(conn, "OTHER", signup=at(ago(300)))
+    add_event(conn, "OTHER", at(ago(0)), "login")  # the business delivers events: the aha signal is on
     w = warnings(conn)["C"]
     assert w[0] == tier  # at 59 days tier 3 does not fire; tier 2 (no aha for 59 days) is the highest left
     if tier == 3:
@@ -217,7 +219,7 @@ def test_with_the_saas_preset_no_customer_the_stages_call_dormant_or_churned_get
     add_customer(conn, "PROSPECT", signup=at(ago(200)))  # never active: counts from signup, stays tiered
     settings = ScoringSettings()
     compute_customer_features(conn, AS_OF, "UTC", settings)
-    compute_rfm(conn, AS_OF)
+    compute_rfm(conn, AS_OF, saas)
     compute_nps_daily(conn, AS_OF, "UTC", settings)
     compute_health(conn, AS_OF, settings)
     compute_early_warnings(conn, AS_OF, settings, saas)

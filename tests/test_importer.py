@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from lifecycle_pipeline.resources import QualityConfig
 from lifecycle_pipeline.importer import ImportMappingError, import_history, load_mapping
-from tests.conftest import materialize, query, write_csv
+from lifecycle_pipeline.resources import QualityConfig
+from tests.helpers import materialize, query, write_csv
 
 
 def _export(tmp_path: Path) -> Path:

@@ -12,8 +12,8 @@ import pytest
 
 from lifecycle_pipeline.loading import LandingFileError, LandingSchemaError
 from lifecycle_pipeline.resources import QualityConfig
-from tests.conftest import materialize as _materialize
-from tests.conftest import query, write_csv
+from tests.helpers import materialize as _materialize
+from tests.helpers import query, write_csv
 
 # These tests are about loading; the fixtures' orders reference customers that are never
 # landed, so quality rules would quarantine them and block. Quality has its own tests.

@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from lifecycle_pipeline.scoring import ScoringSettings, compute_channel_economics, compute_customer_features, compute_ltv
+from lifecycle_pipeline.scoring import (
+    ScoringSettings,
+    compute_channel_economics,
+    compute_customer_features,
+    compute_ltv,
+)
 from tests.builders import add_customer, add_order, add_spend, at
 
 AS_OF = dt.date(2026, 3, 31)

@@ -15,18 +15,14 @@ import pytest
 
 from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
-from lifecycle_pipeline.outreach.playbook import (
-    DEFAULT_TEMPLATES,
-    PlaybookError,
-    load_playbook,
-    parse_playbook,
-)
+from lifecycle_pipeline.outreach.loader import DEFAULT_TEMPLATES, load_playbook
+from lifecycle_pipeline.outreach.playbook import PlaybookError, parse_playbook
 from lifecycle_pipeline.outreach.rendering import Renderer, TemplateProblem
 from lifecycle_pipeline.outreach.uplift import compute_uplift
 from lifecycle_pipeline.stages import StageSettings, build_stage_days
 from lifecycle_pipeline.vocabulary import STAGES
 from tests.builders import add_customer, add_order, add_suppression, at
-from tests.test_stages import score_days
+from tests.scenarios import score_days
 
 D = dt.date(2026, 6, 30)
 
@@ -468,9 +464,11 @@ def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically
     import dagster as dg
 
     from lifecycle_pipeline.resources import OutreachConfig
-    from tests.conftest import materialize, materialize_sample_range, query
+    from tests.helpers import materialize, materialize_sample_range, query
 
-    settings, defs, _keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-21", seed=11)
+    # every day exported (these days are older than the default export window)
+    settings, defs, _keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-21", seed=11,
+                                                             export_window_days=None)
     assert result.success
     exports_root = settings.outreach_export_dir
     assert sorted(p.name for p in exports_root.iterdir()) == [f"2026-02-{d:02d}" for d in range(1, 22)]
@@ -539,3 +537,70 @@ def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically
     message = next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error.to_string()
     assert "template dormant_recall/body.txt.j2, line 2: 'frist_name' is undefined" in message
     assert {p.name: p.read_bytes() for p in day_folder.iterdir()} == before
+
+
+# --- spreadsheets, runaway templates and the export window ---------------------------------------
+
+
+def test_a_spreadsheet_formula_in_customer_text_is_neutralised_in_the_export(conn, tmp_path):
+    formula = '=HYPERLINK("http://evil.example","click")'
+    dormant(conn, "C", first_name=formula, last_name="@SUM(A1:A9)", sms_opt_in=True, phone="+15550000003")
+    dormant(conn, "D", last_name="-2+3+cmd|' /C calc'!A0")
+    run_day(conn, tmp_path, playbook(RECALL))
+    rows = {r["customer_id"]: r for r in export_rows(tmp_path, D, "recall_email")}
+    assert rows["C"]["first_name"] == "'" + formula
+    assert rows["C"]["last_name"] == "'@SUM(A1:A9)"
+    assert rows["D"]["last_name"] == "'-2+3+cmd|' /C calc'!A0"
+    assert rows["D"]["first_name"] == "D"  # plain text is untouched
+    # the database keeps what the customer typed; only the spreadsheet-bound file is neutralised
+    (text,) = conn.execute("select body_text from outreach.outreach_list where customer_id = 'C' "
+                           "and status = 'contacted'").fetchall()[0]
+    assert formula in text
+
+
+def test_a_phone_number_or_a_negative_amount_is_not_mistaken_for_a_formula():
+    from lifecycle_pipeline.outreach.exports import neutralise_formula
+
+    for safe in ("+15550000003", "+44 20 7946 0958", "-12.50", "+1 (555) 010-0100", "Ada", ""):
+        assert neutralise_formula(safe) == safe
+    for formula in ("=1+1", "@cmd", "+cmd|x", "-1+cmd", "\t=1", "\r=1"):
+        assert neutralise_formula(formula) == "'" + formula
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("Hi\n{{ 'x' * 100000000 }}\n", "template huge/body.txt.j2, line 2: blocked by the sandbox: a repetition of "
+                                     "100000000 items exceeds the limit of 100000"),
+    ("Hi\n{{ 10 ** 100000 }}\n", "template huge/body.txt.j2, line 2: blocked by the sandbox: an exponent of 100000 "
+                                 "exceeds the limit of 64"),
+    ("{% for i in range(99999) %}{{ first_name }}{% endfor %}\n",
+     "template huge/body.txt.j2: renders 199998 characters, more than the limit of 100000"),
+])
+def test_a_template_that_renders_a_runaway_message_fails_naming_the_template(conn, tmp_path, body, message):
+    templates = write_template(tmp_path / "templates", "huge", {"body.txt.j2": body})
+    dormant(conn, "C", first_name="Zo", sms_opt_in=True, phone="+15550000003")
+    book = playbook("  - {id: huge, target: {stages: [dormant]}, channel: sms, template: huge, priority: 1}")
+    with pytest.raises(TemplateProblem) as error:
+        run_day(conn, tmp_path, book, templates=templates)
+    assert message in str(error.value)
+    assert not (tmp_path / "exports" / D.isoformat()).exists()
+
+
+def test_days_outside_the_export_window_compute_lists_and_history_but_write_no_files(conn, tmp_path):
+    from lifecycle_pipeline.resources import OutreachConfig
+
+    dormant(conn, "C")
+    score_days(conn, [D])
+    build_stage_days(conn, [D], StageSettings())
+    day = build_outreach_day(conn, D, "UTC", playbook(RECALL), Renderer(DEFAULT_TEMPLATES), tmp_path / "exports",
+                             export=False)
+    assert day.export_dir is None and day.count("contacted") == 1
+    assert not (tmp_path / "exports").exists()
+    assert conn.execute("select status, export_file from outreach.outreach_list where campaign = 'recall_email'"
+                        ).fetchall() == [("contacted", None)]
+    assert contacts(conn) == [(D, "C", "recall_email", False)]  # the cap and cooldowns of later days still see it
+    config = OutreachConfig(export_dir=str(tmp_path / "exports"), export_window_days=14)
+    now = dt.datetime(2026, 11, 26, 2, tzinfo=dt.timezone.utc)
+    assert config.writes_exports(dt.date(2026, 11, 12), "UTC", now)
+    assert not config.writes_exports(dt.date(2026, 11, 11), "UTC", now)
+    assert not config.writes_exports(dt.date(1997, 5, 1), "UTC", now)  # nobody sends messages to the past
+    assert OutreachConfig(export_dir="x", export_window_days=None).writes_exports(dt.date(1997, 5, 1), "UTC", now)

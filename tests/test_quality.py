@@ -2,12 +2,14 @@
 
 Row-level defects are quarantined with the reason (clean + quarantine = rows landed,
 exactly) without blocking; batch-level defects (volume, freshness) and a too-large
-quarantined share block the day's downstream assets, and only that day's.
+quarantined share block the day (``quality.day_status``, no clean rows), and only that
+day: the run itself succeeds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,10 +20,10 @@ import pytest
 
 from lifecycle_pipeline.bad_rows import inject
 from lifecycle_pipeline.definitions import build_definitions
+from lifecycle_pipeline.resources import QualityConfig
 from lifecycle_pipeline.sample_data import generate, write_sample_data
 from lifecycle_pipeline.settings import ProjectSettings
-from lifecycle_pipeline.resources import QualityConfig
-from tests.conftest import materialize, query
+from tests.helpers import materialize, query
 
 FIRST, DAY = dt.date(2026, 2, 1), dt.date(2026, 3, 2)
 SOURCES = ["customers", "orders", "events", "support_tickets", "nps_responses", "marketing_spend", "suppressions"]
@@ -55,8 +57,20 @@ def _run_day(defs, **kwargs):
     return materialize(defs, RAW + CLEAN, DAY.isoformat(), raise_on_error=False, **kwargs)
 
 
+# The sample's NPS answers ramp up ~20x over its first month (a survey rollout): on DAY their volume is far
+# over the trailing median. NPS is a bursty source, so that only warns; every test sees this warning.
+NPS_RAMP = ("nps_responses", "row_count_in_band")
+
+
 def _failed(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
+    failed = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
+    if NPS_RAMP in failed:
+        assert failed.pop(NPS_RAMP).severity == dg.AssetCheckSeverity.WARN
+    return failed
+
+
+def _blocked(settings) -> list[tuple]:
+    return query(settings, "select source, as_of_date, reasons from quality.day_status where blocked order by all")
 
 
 def _landed_rows(settings, source) -> int:
@@ -76,6 +90,7 @@ def test_a_clean_day_passes_every_check(env):
     result = _run_day(defs)
     assert result.success
     assert _failed(result) == {}
+    assert _blocked(settings) == []
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == sum(len(defs.resolve_assets_def(dg.AssetKey(["raw", s])).check_keys) for s in SOURCES)
     for source in SOURCES:
@@ -85,7 +100,7 @@ def test_a_clean_day_passes_every_check(env):
 ROW_LEVEL = [
     # kind, source, check that catches it, injected rows that must be quarantined
     ("nulls", "orders", "required_not_null", 3),
-    ("duplicates", "orders", "key_unique", 4),  # both copies of 2 duplicated orders
+    ("duplicates", "orders", "key_unique", 2),  # 2 exact copies: the originals are kept
     ("orphans", "orders", "customer_exists", 3),
     ("negative_amounts", "orders", "amount_non_negative", 2),
     ("out_of_day", "orders", "timestamp_in_day", 2),
@@ -113,6 +128,20 @@ def test_row_level_defect_is_quarantined_by_its_named_check_without_blocking(env
     assert all(check in rule and check in reason for rule, reason in rules)
     clean, quarantined = _accounted(settings, source)
     assert clean + quarantined == _landed_rows(settings, source)
+    assert _blocked(settings) == []
+
+
+def test_exact_duplicates_keep_one_copy_and_name_the_kept_row(env):
+    settings, defs = env
+    report = inject(settings.landing_root, DAY, ["duplicates"])
+    _run_day(defs)
+    rows = query(settings, "select original_row->>'order_id', reason from quality.quarantine where source = 'orders' "
+                           "and partition_date = ? order by 1", [DAY])
+    assert [r[0] for r in rows] == sorted(report["duplicates"]["order_ids"])
+    assert all(r[1].startswith("key_unique: exact duplicate of ") and r[1].endswith(", which is kept") for r in rows)
+    kept = query(settings, "select order_id, count(*) from clean.orders where _partition_date = ? and order_id in "
+                           "(select unnest(?::varchar[])) group by 1 order by 1", [DAY, report["duplicates"]["order_ids"]])
+    assert kept == [(o, 1) for o in sorted(report["duplicates"]["order_ids"])]
 
 
 def test_bad_types_are_quarantined_at_load_and_malformed_emails_only_warn(env):
@@ -139,26 +168,41 @@ def test_bad_types_are_quarantined_at_load_and_malformed_emails_only_warn(env):
         ("missing_file", "marketing_spend", "file_arrived"),
     ],
 )
-def test_batch_defect_blocks_that_sources_downstream_for_the_day_only(env, kind, source, check):
+def test_batch_defect_blocks_that_sources_day_only(env, kind, source, check):
     settings, defs = env
     inject(settings.landing_root, DAY, [kind])
     result = _run_day(defs)
 
+    assert result.success  # the run goes on; the day is held back
     failed = _failed(result)
     assert set(failed) == {(source, check)}
     assert failed[(source, check)].severity == dg.AssetCheckSeverity.ERROR
     assert failed[(source, check)].metadata["failing_days"].value[0]["day"] == DAY.isoformat()
-    assert result.asset_materializations_for_node(f"clean__{source}") == []  # blocked
-    assert result.asset_materializations_for_node("clean__orders")  # other sources go on
+    [(blocked_source, blocked_day, reasons)] = _blocked(settings)
+    assert (blocked_source, blocked_day) == (source, DAY)
+    assert len(reasons) == 1 and reasons[0].startswith(f"{check}: ")
+    # clean has no rows for the blocked day (raw keeps what landed); other sources go on
+    assert _accounted(settings, source)[0] == 0
+    clean_mat = result.asset_materializations_for_node(f"clean__{source}")[0]
+    assert clean_mat.metadata["blocked_days"].value == [{"day": DAY.isoformat(), "reasons": reasons}]
+    assert _accounted(settings, "orders")[0] > 0
     # the previous day is untouched and can still be rebuilt
     materialize(defs, [f"raw/{source}", f"clean/{source}"], (DAY - dt.timedelta(days=1)).isoformat())
+    assert query(settings, f"select count(*) > 0 from clean.{source} where _partition_date = ?",
+                 [DAY - dt.timedelta(days=1)]) == [(True,)]
 
 
-def test_the_run_names_the_failed_blocking_check(env):
+def test_a_blocking_failure_names_its_day_and_reason_without_failing_the_run(env):
     settings, defs = env
     inject(settings.landing_root, DAY, ["volume_spike"])
-    with pytest.raises(dg.DagsterError, match="blocking asset check failed with ERROR severity:\nraw/events: row_count_in_band"):
-        materialize(defs, ["raw/customers", "raw/events", "clean/events"], DAY.isoformat())
+    result = materialize(defs, ["raw/customers", "raw/events", "clean/events"], DAY.isoformat())
+    assert result.success
+    [(source, day, [reason])] = _blocked(settings)
+    assert (source, day) == ("events", DAY)
+    assert re.fullmatch(r"row_count_in_band: \d+ rows vs trailing 28-day median [\d.]+ of Mondays "
+                        r"\(allowed [\d.]+\.\.[\d.]+\)", reason), reason
+    raw = result.asset_materializations_for_node("raw__events")[0]
+    assert raw.metadata["blocked_days"].value == [{"day": DAY.isoformat(), "reasons": [reason]}]
 
 
 def test_a_quarantined_share_over_the_threshold_blocks(env):
@@ -168,7 +212,9 @@ def test_a_quarantined_share_over_the_threshold_blocks(env):
     failed = _failed(result)
     assert {("orders", "customer_exists"), ("orders", "quarantine_share")} <= set(failed)
     assert all(e.severity == dg.AssetCheckSeverity.ERROR for e in failed.values())
-    assert result.asset_materializations_for_node("clean__orders") == []
+    [(source, day, reasons)] = _blocked(settings)
+    assert (source, day) == ("orders", DAY) and reasons[0].startswith("quarantine_share: 3 of ")
+    assert _accounted(settings, "orders")[0] == 0
 
 
 def test_rerunning_a_day_replaces_its_quarantine_exactly(env):

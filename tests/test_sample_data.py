@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 import pytest
 
 from lifecycle_pipeline.contracts import SOURCES
-from lifecycle_pipeline.vocabulary import EVENT_TYPES
 from lifecycle_pipeline.sample_data import generate, write_sample_data
-from tests.conftest import materialize, query
+from lifecycle_pipeline.vocabulary import EVENT_TYPES
+from tests.helpers import materialize, query
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 
@@ -72,8 +72,9 @@ def test_orders_follow_seasonality_with_a_late_november_peak(year):
 
 def test_day_files_hold_only_rows_of_that_local_day_across_dst(tmp_path, year):
     write_sample_data(year, tmp_path)
-    import pyarrow.csv as pacsv
     from zoneinfo import ZoneInfo
+
+    import pyarrow.csv as pacsv
 
     for folder in ["2025-03-30", "2025-10-26"]:  # the two DST switches in Berlin
         table = pacsv.read_csv(tmp_path / "orders" / folder / "orders.csv")

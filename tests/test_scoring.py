@@ -24,7 +24,15 @@ from lifecycle_pipeline.scoring import (
     compute_nps_daily,
     compute_rfm,
 )
-from tests.builders import add_customer, add_event, add_nps, add_order, add_spend, add_ticket, new_warehouse
+from tests.builders import (
+    add_customer,
+    add_event,
+    add_nps,
+    add_order,
+    add_spend,
+    add_ticket,
+    new_warehouse,
+)
 
 AS_OF = dt.date(2026, 3, 31)
 
@@ -232,7 +240,7 @@ def test_scoring_assets_backfill_and_recompute_a_past_day_identically(tmp_path):
     from lifecycle_pipeline.definitions import build_definitions
     from lifecycle_pipeline.sample_data import generate, write_sample_data
     from lifecycle_pipeline.settings import ProjectSettings
-    from tests.conftest import materialize, query
+    from tests.helpers import materialize, query
 
     settings = ProjectSettings.for_data_dir(tmp_path / "data", start_date="2026-01-01")
     write_sample_data(generate(1_500, dt.date(2026, 2, 1), dt.date(2026, 3, 10), seed=2), settings.landing_root)
@@ -304,3 +312,39 @@ def test_each_query_binds_only_the_settings_it_uses(conn):
     assert conn.execute(statement, bind(statement, {"as_of": AS_OF, "recent_days": 30, "ignored": 1})).fetchall() == [
         (AS_OF, 30)]
     assert bind("select 1", {"as_of": AS_OF}) is None
+
+
+def test_in_a_mostly_lapsed_base_no_lapsed_customer_lands_in_a_segment_of_the_living(conn):
+    """77 % churned (like a real retail history): quintiles alone would give churned customers R = 4-5."""
+    from lifecycle_pipeline.stages import build_stage_days, stage_settings
+
+    rng = random.Random(7)
+    recencies = [rng.randint(181, 430) for _ in range(77)] + [rng.randint(91, 180) for _ in range(8)] \
+        + [rng.randint(46, 90) for _ in range(5)] + [rng.randint(0, 45) for _ in range(10)]
+    for i, recency in enumerate(recencies):
+        cid = f"C{i:03d}"
+        add_customer(conn, cid, signup="2024-06-01T00:00:00Z")
+        for k in range(rng.randint(1, 7)):  # frequent buyers among the lapsed too: F 4-5 is common
+            day = AS_OF - dt.timedelta(days=recency + 7 * k)
+            add_order(conn, f"{cid}-{k}", cid, f"{day}T12:00:00Z", 40)
+    settings = ScoringSettings()
+    compute_customer_features(conn, AS_OF, "UTC", settings)
+    compute_rfm(conn, AS_OF)
+    compute_nps_daily(conn, AS_OF, "UTC", settings)
+    compute_health(conn, AS_OF, settings)
+    compute_early_warnings(conn, AS_OF, settings)
+    build_stage_days(conn, [AS_OF], stage_settings("ecommerce"))
+    by_stage = dict(conn.execute(
+        "select stage, list(distinct rfm_segment order by rfm_segment) from lifecycle.customer_stage_daily "
+        "where as_of_date = ? group by stage", [AS_OF]).fetchall())
+    assert set(by_stage) >= {"churned", "dormant", "at_risk"}
+    living_segments = {"champions", "loyal_customers", "potential_loyalists", "new_customers", "promising"}
+    for stage in ("churned", "dormant", "at_risk"):
+        assert not set(by_stage[stage]) & living_segments, (stage, by_stage[stage])
+    assert set(by_stage["churned"]) | set(by_stage["dormant"]) <= {"hibernating", "at_risk", "cant_lose"}
+    r_scores = dict(conn.execute(
+        "select s.stage, max(r.r_score) from lifecycle.customer_stage_daily as s join scoring.rfm_scores as r "
+        "using (as_of_date, customer_id) where as_of_date = ? group by 1", [AS_OF]).fetchall())
+    assert r_scores["churned"] == r_scores["dormant"] == 1 and r_scores["at_risk"] <= 2
+    # the quintiles of the living are untouched: the most recent buyers still reach R = 5
+    assert max(r_scores[s] for s in r_scores if s not in ("churned", "dormant", "at_risk")) == 5

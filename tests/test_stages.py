@@ -8,25 +8,27 @@ from decimal import Decimal
 
 import pytest
 
-from lifecycle_pipeline import scoring
-from lifecycle_pipeline.stages import StageSettings, build_stage_days, compute_kpis, stage_settings
-from tests.builders import add_customer, add_event, add_nps, add_order, at, new_warehouse
+from lifecycle_pipeline.stages import (
+    StageSettings,
+    build_stage_days,
+    compute_kpis,
+    stage_settings,
+)
+from tests.builders import (
+    add_customer,
+    add_event,
+    add_nps,
+    add_order,
+    at,
+    new_warehouse,
+)
+from tests.scenarios import DAYS, SHORT, journey, score_days
 
 AS_OF = dt.date(2026, 6, 30)
 
 
 def ago(days: int, base: dt.date = AS_OF) -> dt.date:
     return base - dt.timedelta(days=days)
-
-
-def score_days(conn, days):
-    settings = scoring.ScoringSettings()
-    for day in days:
-        scoring.compute_customer_features(conn, day, "UTC", settings)
-        scoring.compute_rfm(conn, day)
-        scoring.compute_nps_daily(conn, day, "UTC", settings)
-        scoring.compute_health(conn, day, settings)
-        scoring.compute_early_warnings(conn, day, settings)
 
 
 def stages_on(conn, settings=StageSettings(), day=AS_OF):
@@ -143,25 +145,14 @@ def test_the_row_records_what_decided_the_stage(conn):
     stages_on(conn)
     row = conn.execute("select stage, recency_days, recency_basis, orders_lifetime, gap_before_last_days, rfm_segment, "
                        "health_band, warning_tier, preset from lifecycle.customer_stage_daily").fetchall()
-    # the only buyer scores R = F = 1 (hibernating); no events: no health band; no aha for 50 days: tier 2
-    assert row == [("at_risk", 50, "orders", 2, 100, "hibernating", None, 2, "ecommerce")]
+    # the only buyer scores R = F = 1 (hibernating); no events: no health band and no aha signal; the last order
+    # 50 days ago is within 2 x the customer's own rhythm (100 days between orders): no tier
+    assert row == [("at_risk", 50, "orders", 2, 100, "hibernating", None, 0, "ecommerce")]
 
 
-# --- a customer's journey over days -----------------------------------------------------------------------
+# --- a customer's journey over days (tests/scenarios.py) -------------------------------------------------
 
-D0 = dt.date(2026, 3, 1)
-DAYS = [D0 + dt.timedelta(days=i) for i in range(16)]
-SHORT = StageSettings(active_max_days=3, at_risk_max_days=6, dormant_max_days=10, reactivation_gap_days=6)
 JOURNEY = (["prospect"] + ["new"] * 4 + ["at_risk"] * 3 + ["dormant"] * 3 + ["reactivated"] * 4 + ["at_risk"])
-
-
-def journey(conn):
-    """A signs up on day 0, buys on day 1, lapses, goes dormant and buys again on day 11; B signs up on day 3."""
-    add_customer(conn, "A", signup=at(DAYS[0], "10:00:00"))
-    add_order(conn, "A1", "A", at(DAYS[1]))
-    add_order(conn, "A2", "A", at(DAYS[11]))
-    add_customer(conn, "B", signup=at(DAYS[3], "10:00:00"))
-    score_days(conn, DAYS)
 
 
 def table(conn, name, order="all"):
@@ -273,10 +264,10 @@ def test_kpis_of_a_day_match_their_definitions(conn):
 
 def test_stage_assets_on_sample_data_count_every_known_customer_every_day(tmp_path):
     from lifecycle_pipeline.contracts import SOURCES
-    from tests.conftest import materialize_sample_range, query
+    from tests.helpers import materialize_sample_range, query
 
     settings, _defs, keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-28", seed=5)
-    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5 + 4
+    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5 + 4 + 1  # + bi/published_days
     per_day = query(settings, """
         select c.as_of_date, sum(c.customers), k.known_customers,
                (select count(distinct customer_id) from clean.customers where _partition_date <= c.as_of_date)

@@ -6,7 +6,8 @@ either the previous complete set of a day or the new complete set, never a half-
 file; a campaign that has no contacts on a re-run loses its old file. Every active campaign
 gets a file (header only when nobody is contacted), and ``manifest.json`` lists the files
 with their row counts and SHA-256. The bytes depend only on the rows, so re-running a day
-produces identical files.
+produces identical files. Cells that a spreadsheet would evaluate as a formula (``=HYPERLINK(…)``
+in a first name) are neutralised with a leading apostrophe (OWASP's CSV-injection advice).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -37,12 +39,22 @@ def relative_name(day: dt.date, campaign: str) -> str:
     return f"{day.isoformat()}/{_file_name(campaign)}"
 
 
+# A cell a spreadsheet would run as a formula (OWASP, CSV injection): it starts with = @ tab or
+# CR, or with + or - and is not a plain number or phone number (+44 20 7946 0958, -12.5).
+_FORMULA_START = re.compile(r"^[=@\t\r]|^[+-](?![0-9 ().\-/]*$)")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` safe to open in a spreadsheet: a formula-like cell gets a leading apostrophe."""
+    return "'" + text if _FORMULA_START.search(text) else text
+
+
 def _csv_bytes(rows: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else str(row[c]) for c in EXPORT_COLUMNS])
+        writer.writerow(["" if row.get(c) is None else neutralise_formula(str(row[c])) for c in EXPORT_COLUMNS])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -25,7 +25,6 @@ from lifecycle_pipeline.db import bind, transaction
 from lifecycle_pipeline.outreach import exports
 from lifecycle_pipeline.outreach.playbook import Playbook
 from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, VARIABLES, Renderer
-from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
 
 LIST_TABLE = "outreach.outreach_list"
 HISTORY_TABLE = "outreach.contact_history"
@@ -67,7 +66,7 @@ class OutreachDay:
     """What one day's run decided (for the asset metadata)."""
 
     day: dt.date
-    export_dir: Path
+    export_dir: Path | None  # None: outside the export window, no files written
     status_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, status) -> rows
     exclusions: dict[tuple[str, str], int] = field(default_factory=dict)  # (campaign, reason) -> rows
     samples: dict[str, dict] = field(default_factory=dict)  # campaign -> first rendered contacted row
@@ -120,8 +119,14 @@ def build_outreach_day(
     playbook: Playbook,
     renderer: Renderer,
     export_root: Path | str,
+    export: bool = True,
 ) -> OutreachDay:
-    """Decide, render, record and export the outreach of ``day`` (see the module docstring)."""
+    """Decide, render, record and export the outreach of ``day`` (see the module docstring).
+
+    ``export=False`` (a day outside the export window: nobody sends messages to the past)
+    computes and records the list and the contact history but writes no export files and
+    leaves an existing export folder of the day as it is.
+    """
     ensure_table(conn, HISTORY_TABLE)
     register_campaigns(conn, playbook)
     params = {
@@ -145,14 +150,16 @@ def build_outreach_day(
         campaign = campaigns[row["campaign"]]
         parts = renderer.render(campaign, {name: row.get(name) for name in VARIABLES})
         contacted = row["status"] == "contacted"
-        export_file = exports.relative_name(day, campaign.id) if contacted else None
+        export_file = exports.relative_name(day, campaign.id) if contacted and export else None
         rendered.append({"customer_id": row["customer_id"], "campaign": campaign.id, **parts,
                          "export_file": export_file})
         if contacted:
             rows_by_campaign[campaign.id].append({**row, **parts})
 
-    exports.remove_leftovers(export_root, day)
-    staging = exports.prepare_day(export_root, day, rows_by_campaign, playbook.version)
+    staging = None
+    if export:
+        exports.remove_leftovers(export_root, day)
+        staging = exports.prepare_day(export_root, day, rows_by_campaign, playbook.version)
     try:
         conn.register("outreach_rendered", pa.Table.from_pylist(rendered, schema=_RENDERED_SCHEMA))
         try:
@@ -164,9 +171,10 @@ def build_outreach_day(
         finally:
             conn.unregister("outreach_rendered")
     except BaseException:
-        exports.discard(staging)
+        if staging is not None:
+            exports.discard(staging)
         raise
-    export_dir = exports.publish_day(staging, export_root, day)
+    export_dir = exports.publish_day(staging, export_root, day) if staging is not None else None
     return _summary(conn, day, export_dir, rendered, selected, guards)
 
 

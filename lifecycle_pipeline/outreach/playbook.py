@@ -12,9 +12,22 @@ from __future__ import annotations
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from lifecycle_pipeline.vocabulary import HEALTH_BANDS, OUTREACH_CHANNELS, RFM_SEGMENTS, STAGES, WARNING_TIERS
+from lifecycle_pipeline.vocabulary import (
+    HEALTH_BANDS,
+    OUTREACH_CHANNELS,
+    RFM_SEGMENTS,
+    STAGES,
+    WARNING_TIERS,
+)
 
 Channel = Literal[OUTREACH_CHANNELS]
 Stage = Literal[STAGES]

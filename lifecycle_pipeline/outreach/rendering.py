@@ -18,7 +18,12 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from lifecycle_pipeline.outreach.playbook import CHANNEL_PARTS, Campaign, Playbook, PlaybookError
+from lifecycle_pipeline.outreach.playbook import (
+    CHANNEL_PARTS,
+    Campaign,
+    Playbook,
+    PlaybookError,
+)
 
 # what a template can use: one row of the outreach list (sql/outreach/outreach_candidates.sql)
 VARIABLES: dict[str, str] = {
@@ -56,6 +61,28 @@ class TemplateProblem(PlaybookError):
     """A template cannot be parsed or rendered; the message names the template, the line and the cause."""
 
 
+# the longest message part a template may render (characters); a template that would build a
+# bigger string (e.g. ``'x' * 10**8``) fails naming the template instead of exhausting memory
+MAX_RENDERED_CHARS = 100_000
+
+
+class _CappedSandbox(SandboxedEnvironment):
+    """jinja2's sandbox, plus a size limit on string / list repetition and powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            sequence, times = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
+                    and len(sequence) * times > MAX_RENDERED_CHARS:
+                raise SecurityError(f"a repetition of {len(sequence) * times} items exceeds the limit "
+                                    f"of {MAX_RENDERED_CHARS}")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError(f"an exponent of {right} exceeds the limit of 64")
+        return super().call_binop(context, operator, left, right)
+
+
 def _blank_none(value):
     # a missing value (SQL NULL) renders as nothing, not as "None"
     return "" if value is None else value
@@ -66,7 +93,7 @@ class Renderer:
 
     def __init__(self, templates_dir: Path | str):
         self.templates_dir = Path(templates_dir)
-        self.env = SandboxedEnvironment(
+        self.env = _CappedSandbox(
             loader=jinja2.FileSystemLoader(str(self.templates_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
@@ -148,6 +175,10 @@ class Renderer:
                 raise TemplateProblem(
                     f"{where}: {cause} (campaign {campaign.id}, customer {context.get('customer_id')})"
                 ) from None
+            if len(text) > MAX_RENDERED_CHARS:
+                raise TemplateProblem(
+                    f"template {name}: renders {len(text)} characters, more than the limit of {MAX_RENDERED_CHARS} "
+                    f"(campaign {campaign.id}, customer {context.get('customer_id')})")
             parts[PART_COLUMNS[part]] = " ".join(text.split()) if part == "subject.j2" else text.strip() + "\n"
         return parts
 

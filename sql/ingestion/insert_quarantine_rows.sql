@@ -5,7 +5,7 @@ select
     'ingestion' as stage,
     _source_file as source_file,
     _source_row as source_row,
-    'type_cast' as rule,
+    _reject_rule as rule,
     _reject_reason as reason,
     _original_row as original_row,
     now() as quarantined_at

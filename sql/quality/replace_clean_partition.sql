@@ -1,9 +1,17 @@
 -- clean.<source> for the days $first_day..$last_day: the loaded rows minus those the
--- validation quarantined. Runs inside one transaction with the delete.
+-- validation quarantined, and nothing for a day the source blocks (quality.day_status).
+-- Runs inside one transaction with the delete.
 insert into clean.{table}
 select r.*
 from raw.{table} as r
 where r._partition_date between $first_day and $last_day
+    and r._partition_date not in (
+        select s.as_of_date
+        from quality.day_status as s
+        where s.source = $source
+            and s.blocked
+            and s.as_of_date between $first_day and $last_day
+    )
     and not exists (
         select 1
         from quality.quarantine as q

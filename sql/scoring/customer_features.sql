@@ -39,6 +39,21 @@ order_features as (
     group by customer_id
 ),
 
+order_rhythm as (
+    -- the customer's own purchase rhythm: median days between consecutive days with a completed order
+    select
+        customer_id,
+        median(gap)::double as median_order_gap_days
+    from (
+        select
+            customer_id,
+            date_diff('day', lag(order_date) over (partition by customer_id order by order_date), order_date) as gap
+        from (select distinct customer_id, order_date from completed)
+    )
+    where gap is not null
+    group by customer_id
+),
+
 favourite_categories as (
     -- the category of most completed orders; ties: the most recently bought, then alphabetical
     select
@@ -182,6 +197,7 @@ select
     o.avg_order_value::decimal(18, 2) as avg_order_value,
     fc.favourite_category,
     o.gap_last_two_orders_days,
+    rh.median_order_gap_days,
     ag.gap_last_two_active_days,
     date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
     coalesce(e.active_days_30d, 0) as active_days_30d,
@@ -208,6 +224,7 @@ select
     date_diff('day', c.signup_at::date, $as_of::date) as days_since_signup
 from customers_as_of as c
 left join order_features as o on o.customer_id = c.customer_id
+left join order_rhythm as rh on rh.customer_id = c.customer_id
 left join favourite_categories as fc on fc.customer_id = c.customer_id
 left join event_features as e on e.customer_id = c.customer_id
 left join recent_orders as ro on ro.customer_id = c.customer_id

@@ -15,7 +15,7 @@
 with features as (
     select
         *,
-        case when $recency_basis = 'activity' then days_since_activity else recency_days end as r,
+        scoring.lifecycle_recency($recency_basis, recency_days, days_since_activity) as r,
         case
             when $recency_basis = 'activity' then gap_last_two_active_days else gap_last_two_orders_days
         end as gap

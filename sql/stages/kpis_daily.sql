@@ -98,9 +98,12 @@ select
     (select round(avg(revenue_lifetime), 2) from features where orders_lifetime >= 1)::decimal(18, 2)
         as avg_ltv,
     (select nps from scoring.nps_daily where as_of_date = $as_of) as nps,
-    round(
+    -- NULL, not 0, for a business that delivers no referral data (no events, no referred_by)
+    case when exists (select 1 from clean.events where _partition_date <= $as_of)
+        or exists (select 1 from features where referred_by is not null)
+    then round(
         (select count(*) from features where referrals_365d + referred_signups_365d > 0)
         / nullif((select count(*) from features), 0), 4
-    )::double as referral_rate
+    )::double end as referral_rate
 from retention as r
 cross join conversion as c
