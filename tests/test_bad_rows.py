@@ -13,8 +13,8 @@ from lifecycle_pipeline.contracts import SOURCES
 from lifecycle_pipeline.gx_runner import SuiteRunner
 from lifecycle_pipeline.loading import LandingSchemaError, ensure_warehouse, load_partition
 from lifecycle_pipeline.quality_rules import QualitySettings
-from lifecycle_pipeline.validation import validate_days
 from lifecycle_pipeline.sample_data import generate, write_sample_data
+from lifecycle_pipeline.validation import validate_days
 from tests.helpers import materialize, query
 
 DAY = dt.date(2026, 3, 2)
