@@ -14,10 +14,12 @@ import dagster as dg
 from lifecycle_pipeline import day_status
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
+from lifecycle_pipeline.daily_tables import table_exists
 from lifecycle_pipeline.gx_runner import SuiteRunner
 from lifecycle_pipeline.loading import LandingFileError, PartitionLoad, ensure_warehouse, load_partition
-from lifecycle_pipeline.quality_rules import LANDING_FOLDERS_RULE, all_rules, check_rules
+from lifecycle_pipeline.quality_rules import LANDING_FOLDERS_RULE, LATER_DAYS_RULE, all_rules, check_rules
 from lifecycle_pipeline.resources import LandingZone, QualityConfig, WarehouseResource
+from lifecycle_pipeline.restatements import Restatement, day_digests, find_restatement
 from lifecycle_pipeline.validation import validate_days
 from lifecycle_pipeline.validation_results import RangeValidation
 
@@ -112,14 +114,28 @@ def _day_lines(days: dict) -> list[dict]:
     return [{"day": day.isoformat(), "reasons": reasons} for day, reasons in sorted(days.items())]
 
 
-def _materialize_result(context, contract, validation: RangeValidation, loads, preview, folders_check):
+def _later_days_check(context, restated: Restatement | None) -> dg.AssetCheckResult:
+    """WARN when this run changed an old day's rows after later days were computed: those days are stale."""
+    if restated is None:
+        return dg.AssetCheckResult(check_name=LATER_DAYS_RULE.name, passed=True, severity=dg.AssetCheckSeverity.WARN)
+    message = (f"rows of {', '.join(map(str, restated.changed_days))} changed after later days were computed: "
+               f"{restated.stale_from}..{restated.stale_through} are stale; rebuild them with `{restated.command}`")
+    context.log.warning(message)
+    return dg.AssetCheckResult(
+        check_name=LATER_DAYS_RULE.name, passed=False, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"restated_days": [str(d) for d in restated.changed_days], "stale_from": str(restated.stale_from),
+                  "stale_through": str(restated.stale_through), "rebuild": restated.command, "detail": message},
+    )
+
+
+def _materialize_result(context, contract, validation: RangeValidation, loads, preview, extra_checks):
     blocked, released = validation.blocked_days(), validation.released_days()
     if blocked:
         context.log.warning(f"{contract.name}: blocked days (clean and downstream skip them): {_day_lines(blocked)}")
     for day, (by, reason, overridden) in released.items():
         context.log.warning(f"{contract.name} {day}: released by {by} ({reason}); overridden: {overridden}")
     return dg.MaterializeResult(
-        check_results=[*_check_results(context, contract, validation), folders_check],
+        check_results=[*_check_results(context, contract, validation), *extra_checks],
         metadata={
             "rows_quarantined_by_rules": dg.MetadataValue.int(sum(d.rows_quarantined_validation for d in validation.days)),
             "data_docs": dg.MetadataValue.url(validation.data_docs) if validation.data_docs else "not built",
@@ -175,6 +191,7 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         runner = SuiteRunner(docs_dir)
         with duckdb.get_connection() as conn:
             ensure_warehouse(conn, list(SOURCES.values()))
+            before = day_digests(conn, contract.table, days) if table_exists(conn, contract.table) else {}
             loads, errors = _load_days(context, conn, contract, days, landing)
             if errors and len(days) == 1:
                 # a single-day run fails with the file's error; the day keeps its previous rows and is blocked
@@ -185,9 +202,10 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
                 release=release, load_errors={day: exc.summary for day, exc in errors.items()},
             )
             preview = _preview(conn, contract, days)
+            restated = find_restatement(conn, days, before, day_digests(conn, contract.table, days))
         runner.build_docs()
-        folders = _folders_check(context, contract, landing, partitions_def)
-        return _materialize_result(context, contract, validation, loads, preview, folders)
+        extra_checks = [_folders_check(context, contract, landing, partitions_def), _later_days_check(context, restated)]
+        return _materialize_result(context, contract, validation, loads, preview, extra_checks)
 
     return ingest
 

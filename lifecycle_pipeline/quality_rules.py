@@ -124,6 +124,13 @@ LANDING_FOLDERS_RULE = Rule(
     False,
     batch=True,
 )
+LATER_DAYS_RULE = Rule(
+    "later_days_current",
+    "A re-landed day whose rows changed after later days were computed makes those later days stale (their "
+    "scores, stages and outreach read it); the check lists them and the command that rebuilds them (warning).",
+    False,
+    batch=True,
+)
 RELEASABLE_RULES = ("row_count_in_band", "file_arrived", "quarantine_share")
 """Batch rules a reviewer's release overrides for a day (a file that cannot be read cannot be released)."""
 
@@ -179,7 +186,7 @@ def all_rules(contract: SourceContract) -> list[Rule]:
 
 def check_rules(contract: SourceContract) -> list[Rule]:
     """Every asset check of ``raw/<source>``: the per-day rules and the landing-folder check."""
-    return [*all_rules(contract), LANDING_FOLDERS_RULE]
+    return [*all_rules(contract), LANDING_FOLDERS_RULE, LATER_DAYS_RULE]
 
 
 def check_names() -> dict[str, list[str]]:

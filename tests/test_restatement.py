@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import shutil
 
+import dagster as dg
 import duckdb
 
 from lifecycle_pipeline.definitions import build_definitions
@@ -53,6 +54,15 @@ def test_a_restated_old_day_propagated_through_the_latest_day_equals_a_full_rebu
     before = _fingerprints(settings)
 
     _reland_with_40_more_orders(settings)
+    # loading only the restated day tells the user which later days it made stale, and how to rebuild them
+    only_day = materialize(defs, ["raw/orders"], partition_key=RESTATED)
+    [check] = [c for c in only_day.get_asset_check_evaluations() if c.check_name == "later_days_current"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["stale_from"].value == "2026-02-05" and check.metadata["stale_through"].value == END
+    assert check.metadata["rebuild"].value == f"lifecycle-pipeline backfill --start {RESTATED} --end {END}"
+    unchanged = materialize(defs, ["raw/orders"], partition_key=RESTATED)  # same files again: nothing is stale
+    assert [c.passed for c in unchanged.get_asset_check_evaluations() if c.check_name == "later_days_current"] == [True]
+
     propagated = materialize(defs, keys, tags={"dagster/asset_partition_range_start": RESTATED,
                                                "dagster/asset_partition_range_end": END})
     assert propagated.success

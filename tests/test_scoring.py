@@ -317,6 +317,7 @@ def test_each_query_binds_only_the_settings_it_uses(conn):
 def test_in_a_mostly_lapsed_base_no_lapsed_customer_lands_in_a_segment_of_the_living(conn):
     """77 % churned (like a real retail history): quintiles alone would give churned customers R = 4-5."""
     from lifecycle_pipeline.stages import build_stage_days, stage_settings
+    from tests.scenarios import score_days
 
     rng = random.Random(7)
     recencies = [rng.randint(181, 430) for _ in range(77)] + [rng.randint(91, 180) for _ in range(8)] \
@@ -327,12 +328,7 @@ def test_in_a_mostly_lapsed_base_no_lapsed_customer_lands_in_a_segment_of_the_li
         for k in range(rng.randint(1, 7)):  # frequent buyers among the lapsed too: F 4-5 is common
             day = AS_OF - dt.timedelta(days=recency + 7 * k)
             add_order(conn, f"{cid}-{k}", cid, f"{day}T12:00:00Z", 40)
-    settings = ScoringSettings()
-    compute_customer_features(conn, AS_OF, "UTC", settings)
-    compute_rfm(conn, AS_OF)
-    compute_nps_daily(conn, AS_OF, "UTC", settings)
-    compute_health(conn, AS_OF, settings)
-    compute_early_warnings(conn, AS_OF, settings)
+    score_days(conn, [AS_OF])
     build_stage_days(conn, [AS_OF], stage_settings("ecommerce"))
     by_stage = dict(conn.execute(
         "select stage, list(distinct rfm_segment order by rfm_segment) from lifecycle.customer_stage_daily "
