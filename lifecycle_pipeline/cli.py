@@ -321,6 +321,10 @@ def cmd_summary(settings: ProjectSettings, args: argparse.Namespace) -> int:
     exports = settings.outreach_export_dir
     days = sorted(p.name for p in exports.iterdir() if not p.name.startswith(".")) if exports.is_dir() else []
     print(f"outreach exports:   {exports}" + (f"  ({len(days)} days, {days[0]}..{days[-1]})" if days else ""))
+    from lifecycle_pipeline.publish import bi_file
+
+    bi = bi_file(settings.bi_dir)
+    print(f"BI tools read:      {bi}" + ("" if bi.exists() else "  (not published yet)") + "  (read-only; see README)")
     print(f"Dagster instance:   DAGSTER_HOME={home}")
     print("open the UI:        make dev   (then http://127.0.0.1:3000)")
     return 0
