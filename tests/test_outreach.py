@@ -604,3 +604,17 @@ def test_days_outside_the_export_window_compute_lists_and_history_but_write_no_f
     assert not config.writes_exports(dt.date(2026, 11, 11), "UTC", now)
     assert not config.writes_exports(dt.date(1997, 5, 1), "UTC", now)  # nobody sends messages to the past
     assert OutreachConfig(export_dir="x", export_window_days=None).writes_exports(dt.date(1997, 5, 1), "UTC", now)
+
+
+def test_a_day_folder_left_aside_by_a_killed_swap_is_put_back_before_the_next_run(tmp_path):
+    """kill -9 between publish_day's two renames leaves no day folder and the old set in .DAY.old-*."""
+    from lifecycle_pipeline.outreach import exports
+
+    root = tmp_path / "exports"
+    exports.publish_day(exports.prepare_day(root, D, {"a": [{"customer_id": "C"}]}, "v1"), root, D)
+    before = {p.name: p.read_bytes() for p in (root / D.isoformat()).iterdir()}
+    (root / D.isoformat()).rename(root / f".{D.isoformat()}.old-{'0' * 32}")  # the first rename, then the kill
+    (root / f".{D.isoformat()}.tmp-{'1' * 32}").mkdir()  # the staged set that never got swapped in
+    exports.remove_leftovers(root, D)
+    assert {p.name: p.read_bytes() for p in (root / D.isoformat()).iterdir()} == before
+    assert [p.name for p in root.iterdir()] == [D.isoformat()]

@@ -103,8 +103,15 @@ def discard(staging: Path) -> None:
 
 
 def remove_leftovers(root: Path | str, day: dt.date) -> None:
-    """Remove temporary folders of ``day`` left by a killed run."""
+    """Clean up after a run of ``day`` that was killed: a run killed between ``publish_day``'s two renames
+    left no day folder and the previous set aside as ``.DAY.old-*``, which is put back; every other
+    temporary folder of the day is removed."""
     root = Path(root)
-    if root.is_dir():
-        for leftover in root.glob(f".{day.isoformat()}.*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    if not root.is_dir():
+        return
+    final = root / day.isoformat()
+    retired = sorted(root.glob(f".{day.isoformat()}.old-*"))
+    if not final.exists() and retired:
+        os.replace(retired[-1], final)  # the previous complete set is visible again
+    for leftover in root.glob(f".{day.isoformat()}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
