@@ -183,8 +183,8 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone, quality: QualityConfig
     ):
         days = partition_days(context)
-        release = day_status.release_from_tags(context.run.tags) or quality.release()
-        if release is not None and not day_status.release_from_tags(context.run.tags):
+        release = day_status.release_from_tags(context.run.tags)
+        if release is None and (release := quality.release()) is not None:
             # a release given as run config (`lifecycle-pipeline release`) is recorded in the run's tags too
             context.instance.add_run_tags(context.run_id, day_status.release_tags(release))
         docs_dir = Path(quality.data_docs_dir) if quality.data_docs_dir else None
