@@ -13,6 +13,7 @@ from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.loading import ensure_clean_tables
+from lifecycle_pipeline.order_state import ensure_loads_table, record_clean_load
 from lifecycle_pipeline.resources import WarehouseResource
 
 
@@ -42,10 +43,12 @@ def build_clean_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         with duckdb.get_connection() as conn:
             ensure_clean_tables(conn, [contract])
             day_status.ensure_table(conn)
+            ensure_loads_table(conn)
             blocked = conn.execute(sql.load("quality/blocked_source_days"), params).fetchall()
             with transaction(conn):
                 conn.execute(f"delete from clean.{table} where {in_window}", window)
                 conn.execute(sql.load("quality/replace_clean_partition").format(table=table), params)
+                record_clean_load(conn, contract.name, days[0], days[-1])
             (rows,) = conn.execute(f"select count(*) from clean.{table} where {in_window}", window).fetchall()[0]
         blocked_days = [{"day": day.isoformat(), "reasons": list(reasons)} for day, reasons in blocked]
         if blocked_days:

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from lifecycle_pipeline import day_status
+from lifecycle_pipeline import day_status, retention
 from lifecycle_pipeline.contracts import SourceContract
 from lifecycle_pipeline.dictionary import TABLES
 
@@ -136,7 +136,7 @@ def progress_line(label: str, done: int, total: int, elapsed: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
@@ -153,6 +153,10 @@ def days_to_compute(context: dg.AssetExecutionContext, conn) -> tuple[list[dt.da
         context.log.warning(f"{day} skipped: blocked by {'; '.join(reasons)} (release after review: "
                             f"lifecycle-pipeline release --day {day} --reason '…')")
     runnable = [d for d in days if d not in blocked]
+    try:
+        retention.check_recomputable(conn, runnable)
+    except retention.DayPrunedError as exc:
+        raise dg.Failure(description=str(exc)) from None
     if not runnable:
         lines = [f"{day}: {'; '.join(reasons)}" for day, reasons in blocked.items()]
         raise dg.Failure(description="every day of this run is blocked by a failed blocking check:\n"

@@ -11,7 +11,7 @@ import datetime as dt
 
 import dagster as dg
 
-from lifecycle_pipeline import publish
+from lifecycle_pipeline import publish, retention
 from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, blocked_metadata, days_to_compute
 from lifecycle_pipeline.contracts import SOURCES
 from lifecycle_pipeline.dictionary import TABLES
@@ -27,10 +27,11 @@ def _rows_table(rows: dict[str, int]) -> dg.MetadataValue:
 
 
 def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: ProjectSettings) -> list[dg.AssetsDefinition]:
-    deps = [dg.AssetKey(name.split(".")) for name in sorted(TABLES)]
+    deps = [dg.AssetKey(name.split(".")) for name, doc in sorted(TABLES.items()) if not doc.internal_to]
     deps += [dg.AssetKey(["clean", source]) for source in SOURCES]  # the data-quality summary
     bi_dir = settings.bi_dir
     grace = dt.timedelta(hours=settings.bi_grace_hours)
+    days_kept = settings.customer_days_kept
 
     @dg.asset(
         key=PUBLISHED_DAYS_KEY,
@@ -47,13 +48,19 @@ def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: Proj
             f"data-quality summary as Parquet under `{bi_dir}`, a manifest naming the current file of each table "
             f"and day, and `{publish.BI_FILE}` (views only, same table names and column comments) that BI tools "
             "open read-only while the pipeline keeps writing the warehouse. A day appears whole, after all its "
-            "tables are written and checked, or not at all. See docs/bi.md."
+            "tables are written and checked, or not at all. After publishing, the warehouse keeps only the newest "
+            f"{'all' if days_kept is None else days_kept} days of the customer x day tables "
+            "(LIFECYCLE_CUSTOMER_DAYS_KEPT; the BI layer keeps every day). See docs/bi.md."
         ),
     )
     def published_days(context: dg.AssetExecutionContext, duckdb: WarehouseResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
             days, blocked = days_to_compute(context, conn)  # a day held back by a failed check is not published
             result = publish.publish_days(conn, days, bi_dir, grace=grace, log=context.log.info)
+            # only now that every day is in the BI layer: the warehouse keeps the newest days of customer x day rows
+            pruned = retention.prune(conn, days_kept)
+            if any(pruned.values()):
+                context.log.info(f"retention ({days_kept} days): deleted {pruned}")
         last = result.rows_of_day(days[-1])
         return dg.MaterializeResult(
             metadata={
@@ -72,6 +79,8 @@ def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: Proj
                 "bi_file": dg.MetadataValue.path(str(result.bi_file)),
                 "bi_file_rebuilt": result.bi_file_rebuilt,
                 "seconds": dg.MetadataValue.float(round(result.seconds, 2)),
+                "customer_days_kept": "all" if days_kept is None else dg.MetadataValue.int(days_kept),
+                "rows_pruned": dg.MetadataValue.int(sum(pruned.values())),
             }
         )
 

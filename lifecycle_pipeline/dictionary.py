@@ -37,13 +37,13 @@ from lifecycle_pipeline.db import quote_ident
 from lifecycle_pipeline.rule_settings import ScoringSettings, StageSettings
 
 # keys of a table entry, of a column and of accepted_values: (required, optional)
-_TABLE_KEYS = ({"name", "grain", "domain", "built_by", "description", "columns"}, set())
+_TABLE_KEYS = ({"name", "grain", "domain", "built_by", "description", "columns"}, {"internal_to"})
 _COLUMN_KEYS = ({"name", "type", "description"}, {"accepted_values"})
 _ACCEPTED_KEYS = ({"vocabulary"}, {"also"})
 DOMAIN_PREFIX = "DOMAIN.md: "
 # DuckDB types the derived tables use, as information_schema spells them (the layout check compares them)
 TYPES = {
-    "BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DATE", "TIMESTAMP WITH TIME ZONE",
+    "BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DECIMAL(38,2)", "DATE", "TIMESTAMP WITH TIME ZONE",
     "VARCHAR", "VARCHAR[]",
 }
 _INTEGER_TYPES = {"SMALLINT", "INTEGER", "BIGINT"}
@@ -62,6 +62,8 @@ class TableDoc:
     domain: str = ""  # DOMAIN.md section the rules come from
     built_by: tuple[str, ...] = ()  # SQL files that build the table, e.g. sql/scoring/early_warnings.sql
     source: str = ""  # this entry's file, e.g. sql/scoring/early_warnings.yml
+    # working state of another asset (its key, e.g. scoring/customer_features): no asset of its own, not published
+    internal_to: str = ""
     # column -> accepted values (NULL is always accepted; for a list column, every element)
     accepted_values: Mapping[str, tuple] = field(default_factory=dict, compare=False, hash=False)
 
@@ -175,7 +177,7 @@ def _parse(source: str, text: str, root, placeholders: _Placeholders) -> TableDo
         name=name, grain=placeholders.render(str(raw["grain"]), f"{source}: grain"),
         description=placeholders.render(str(raw["description"]), f"{source}: description"),
         columns=tuple(columns), domain=domain.removeprefix(DOMAIN_PREFIX).strip(), built_by=tuple(built_by),
-        source=source, accepted_values=accepted,
+        source=source, accepted_values=accepted, internal_to=str(raw.get("internal_to", "")),
     )
 
 
@@ -337,7 +339,8 @@ def render_markdown() -> str:
         built_by = ", ".join(f"`{path}`" for path in doc.built_by)
         lines += [f"## `{doc.name}`", "", doc.description, "",
                   f"Grain: {doc.grain}. Rules: DOMAIN.md, section *{doc.domain}*. SQL: {built_by}; "
-                  f"entry: `{doc.source}`.", "", *header]
+                  f"entry: `{doc.source}`." + (f" Working state of `{doc.internal_to}`: not an asset of its own, "
+                                               "not published to BI." if doc.internal_to else ""), "", *header]
         lines += [f"| `{name}` | {type_} | {_cell(meaning)} | {_values(doc.accepted_values.get(name))} |"
                   for name, type_, meaning in doc.columns]
         lines.append("")

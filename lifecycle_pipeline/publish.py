@@ -167,15 +167,15 @@ class _State:
 def daily_tables() -> list[TableDoc]:
     """Tables published one file per day: every ``as_of_date`` table of the dictionary in lifecycle, scoring
     and outreach, and the data-quality summary."""
-    docs = [doc for doc in TABLES.values()
-            if doc.name.split(".")[0] in PUBLISHED_SCHEMAS and "as_of_date" in doc.column_names()]
+    docs = [doc for doc in TABLES.values() if doc.name.split(".")[0] in PUBLISHED_SCHEMAS
+            and "as_of_date" in doc.column_names() and not doc.internal_to]
     return [*sorted(docs, key=lambda d: d.name), QUALITY_SUMMARY]
 
 
 def whole_tables() -> list[TableDoc]:
     """Tables published whole on every publish (not day-partitioned): ``lifecycle.stage_history``."""
-    return sorted((doc for doc in TABLES.values()
-                   if doc.name.split(".")[0] in PUBLISHED_SCHEMAS and "as_of_date" not in doc.column_names()),
+    return sorted((doc for doc in TABLES.values() if doc.name.split(".")[0] in PUBLISHED_SCHEMAS
+                   and "as_of_date" not in doc.column_names() and not doc.internal_to),
                   key=lambda d: d.name)
 
 

@@ -337,6 +337,8 @@ _VERSION_LINE = re.compile(r"^# lifecycle-pipeline dagster\.yaml version (\d+)\b
 PREVIOUS_SHIPPED_SHA256 = {
     # version 1 (no version line): run_monitoring enabled with Dagster's defaults
     "15dc462e88db6d357107183623e2a663d9069179f667dd3b36dcd0e436db5585",
+    # version 2: pid-checking run launcher, slots freed after a run ends (Dagster's default storage)
+    "f7b85e4533c7ace16b8019daeaf418e2bc678fc9939b43e5e5f2adbbc1ace1fc",
 }
 
 #: Settings an edited copy should have; `init` and `backfill` warn when they are missing.

@@ -12,8 +12,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from lifecycle_pipeline import sql
-from lifecycle_pipeline.daily_tables import end_of_day, replace_day
+from lifecycle_pipeline import order_state, sql
+from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, write_day
+from lifecycle_pipeline.db import transaction
 from lifecycle_pipeline.rfm import segment_rows
 from lifecycle_pipeline.rule_settings import ScoringSettings, StageSettings
 
@@ -29,11 +30,20 @@ CHANNELS_TABLE = "scoring.channel_economics"
 
 
 def compute_customer_features(
-    conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings
+    conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings, full: bool = False
 ) -> int:
-    """Rebuild ``scoring.customer_features`` for ``as_of``; returns its row count."""
+    """Rebuild ``scoring.customer_features`` (and the order state it reads) for ``as_of``; returns its row count.
+
+    The day's order state and features land together in one transaction. ``full`` rebuilds
+    the order state from all order versions instead of from the day before's state.
+    """
     params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.params()}
-    rows = replace_day(conn, FEATURES_TABLE, as_of, sql.load("scoring/customer_features"), params)
+    features = sql.load("scoring/customer_features")
+    order_state.ensure_state_tables(conn, timezone, settings)
+    ensure_table(conn, FEATURES_TABLE, features, params)
+    with transaction(conn):
+        order_state.update_order_state(conn, as_of, timezone, settings, full)
+        rows = write_day(conn, FEATURES_TABLE, as_of, features, params)
     conn.execute(sql.load("scoring/lifecycle_recency"))  # read by the scores and stages built from these features
     return rows
 

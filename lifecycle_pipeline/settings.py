@@ -35,6 +35,8 @@ class SettingsError(ValueError):
 
 
 WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle", "outreach")
+# the built-in playbook's uplift reads 14 + 28 days back; a month of margin for restatements
+MIN_CUSTOMER_DAYS_KEPT = 60
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ProjectSettings:
     export_window_days: int | None = 14  # None: export every day (see OutreachConfig.export_window_days)
     bi_root: Path | None = None  # None: <data_dir>/bi (property bi_dir)
     bi_grace_hours: float = 6.0  # superseded BI files are deleted only this long after they were superseded
+    # newest days of the customer x day tables the warehouse keeps after publishing (None: all; retention.py)
+    customer_days_kept: int | None = 90
 
     def __post_init__(self) -> None:
         if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:
@@ -73,6 +77,11 @@ class ProjectSettings:
             raise SettingsError(f"LIFECYCLE_START_DATE={self.start_date!r} is not a YYYY-MM-DD date") from exc
         if not 0 <= self.schedule_hour <= 23:
             raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
+        if self.customer_days_kept is not None and self.customer_days_kept < MIN_CUSTOMER_DAYS_KEPT:
+            raise SettingsError(
+                f"LIFECYCLE_CUSTOMER_DAYS_KEPT={self.customer_days_kept} must be 'all' or at least "
+                f"{MIN_CUSTOMER_DAYS_KEPT} days (the campaign uplift reads window_days + cohort_days of them)"
+            )
 
     @property
     def outreach_export_dir(self) -> Path:
@@ -119,7 +128,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
         bi_root=Path(env["LIFECYCLE_BI_DIR"]).resolve() if env.get("LIFECYCLE_BI_DIR") else None,
         bi_grace_hours=_grace_hours(env.get("LIFECYCLE_BI_GRACE_HOURS") or "6"),
         export_window_days=_export_window(env.get("LIFECYCLE_EXPORT_WINDOW_DAYS") or "14"),
+        customer_days_kept=_days_kept(env.get("LIFECYCLE_CUSTOMER_DAYS_KEPT") or "90"),
     )
+
+
+def _days_kept(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    if not text.strip().isdigit():
+        raise SettingsError(f"LIFECYCLE_CUSTOMER_DAYS_KEPT={text!r} must be a number of days or 'all'")
+    return int(text)
 
 
 def _export_window(text: str) -> int | None:

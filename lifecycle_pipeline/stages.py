@@ -44,16 +44,6 @@ create table if not exists {HISTORY_TABLE} (
 """
 
 
-def _statements(name: str) -> list[str]:
-    """The statements of a multi-statement SQL file (split at ';' line ends; comments stay with theirs)."""
-    text = sql.load(name)
-    return [part.strip() for part in text.split(";\n") if part.strip() and not _only_comments(part)]
-
-
-def _only_comments(text: str) -> bool:
-    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
-
-
 # `*_current` views: the latest computed day of each daily table, for BI dashboards
 CURRENT_VIEWS = {
     "lifecycle.customer_stage_current": DAILY_TABLE,
@@ -109,7 +99,7 @@ def build_stage_days(
             after = conn.execute(
                 f"select max(as_of_date) from {DAILY_TABLE} where as_of_date < ?", [min(days)]
             ).fetchall()[0][0]
-            for statement in _statements("stages/derive_stage_days"):
+            for statement in sql.statements("stages/derive_stage_days"):
                 conn.execute(statement, bind(statement, {"after": after}))
             # previous_stage changed for every day after `after`: their transitions too
             changed = [r[0] for r in conn.execute(

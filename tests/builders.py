@@ -14,6 +14,7 @@ import duckdb
 
 from lifecycle_pipeline.contracts import SOURCES
 from lifecycle_pipeline.loading import ensure_clean_tables, ensure_warehouse
+from lifecycle_pipeline.order_state import ensure_loads_table, record_clean_load
 
 _row = count(1)
 
@@ -23,6 +24,7 @@ def new_warehouse(path) -> duckdb.DuckDBPyConnection:
     conn.execute("set TimeZone = 'UTC'")
     ensure_warehouse(conn, list(SOURCES.values()))
     ensure_clean_tables(conn, list(SOURCES.values()))
+    ensure_loads_table(conn)
     return conn
 
 
@@ -51,6 +53,9 @@ def add_order(conn, order_id, customer_id, ordered_at, amount=10, status="comple
         "values (?, ?, ?::timestamptz, ?, ?, ?::timestamptz, ?, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
         [order_id, customer_id, ordered_at, amount, status, updated, category, landed, updated, next(_row)],
     )
+    # as the clean asset does: the incremental order state notices a partition written after it
+    day = conn.execute("select coalesce(?::date, ?::timestamptz::date)", [landed, updated]).fetchall()[0][0]
+    record_clean_load(conn, "orders", day, day)
 
 
 def add_event(conn, customer_id, occurred_at, event_type="login", feature=None):

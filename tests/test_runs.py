@@ -315,7 +315,7 @@ def test_shipped_dagster_yaml_configures_run_monitoring_that_frees_dead_runs_slo
 
 def test_shipped_dagster_yaml_has_a_new_version_line_and_no_known_old_hash():
     text = SHIPPED_YAML.read_text(encoding="utf-8")
-    assert runs.shipped_version(text) == 2
+    assert runs.shipped_version(text) == 3
     assert runs.sha256_text(text) not in runs.PREVIOUS_SHIPPED_SHA256, "bumped the version but listed the new hash"
     assert runs.missing_settings(text) == []
     assert runs.dagster_yaml_action(None, text) == "write"

@@ -3,7 +3,8 @@
 ``build_outreach_day`` runs one day: the candidates query (``sql/outreach/outreach_candidates.sql``)
 matches every customer's stage row against the playbook's targets and applies the guards;
 an independent re-check (``guard_violations.sql``) verifies the selected rows against the
-sources; the selected rows are rendered (any template error stops here, before anything is written);
+sources; the contacted rows of a day inside the export window are rendered (any template error stops
+here, before anything is written; held-out rows and older days are not messaged, so not rendered);
 the export files are prepared in a temporary folder; the day's list and contact history
 replace the old ones in one transaction; then the export folder is swapped into place.
 A run killed at any point leaves either the old day or the new day, and re-running the
@@ -140,21 +141,19 @@ def build_outreach_day(
     conn.execute(statement, bind(statement, params))
     guards = verify_guards(conn, params)
 
-    # render every selected row (contacted and held out) before anything is written
+    # render the messages that are sent (the contacted rows of a day that is exported) before
+    # anything is written; held-out rows and days outside the export window send nothing
     selected = conn.sql(
-        "select * from outreach_day where status <> 'excluded' order by campaign, customer_id"
+        "select * from outreach_day where status = 'contacted' and ? order by campaign, customer_id", params=[export]
     ).to_arrow_table().to_pylist()
     campaigns = {c.id: c for c in playbook.active_campaigns}
     rendered, rows_by_campaign = [], {c: [] for c in campaigns}
     for row in selected:
         campaign = campaigns[row["campaign"]]
         parts = renderer.render(campaign, {name: row.get(name) for name in VARIABLES})
-        contacted = row["status"] == "contacted"
-        export_file = exports.relative_name(day, campaign.id) if contacted and export else None
         rendered.append({"customer_id": row["customer_id"], "campaign": campaign.id, **parts,
-                         "export_file": export_file})
-        if contacted:
-            rows_by_campaign[campaign.id].append({**row, **parts})
+                         "export_file": exports.relative_name(day, campaign.id)})
+        rows_by_campaign[campaign.id].append({**row, **parts})
 
     staging = None
     if export:
@@ -190,7 +189,7 @@ def _summary(conn, day, export_dir, rendered, selected, guards) -> OutreachDay:
             "from outreach_day) group by all order by all").fetchall()
     }
     for row, parts in zip(selected, rendered):
-        if row["status"] == "contacted" and row["campaign"] not in summary.samples:
+        if row["campaign"] not in summary.samples:
             summary.samples[row["campaign"]] = {"customer_id": row["customer_id"],
                                                 **{c: parts[c] for c in PART_COLUMNS.values()}}
     return summary

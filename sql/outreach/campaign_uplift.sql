@@ -24,11 +24,24 @@ outcomes as (
         coalesce(f.last_order_at::date > c.contact_date, false) as converted,
         coalesce(after_rank.stage_rank > before_rank.stage_rank, false) as improved
     from cohort as c
-    left join scoring.customer_features as f
+    -- each daily table is read for the cohort's days only (window ends, contact days), not its whole history
+    left join (
+        select as_of_date, customer_id, last_order_at
+        from scoring.customer_features
+        where as_of_date > $as_of::date - $cohort_days and as_of_date <= $as_of
+    ) as f
         on f.as_of_date = c.contact_date + $window_days and f.customer_id = c.customer_id
-    left join lifecycle.customer_stage_daily as s0
+    left join (
+        select as_of_date, customer_id, stage
+        from lifecycle.customer_stage_daily
+        where as_of_date > $as_of::date - ($window_days + $cohort_days) and as_of_date <= $as_of::date - $window_days
+    ) as s0
         on s0.as_of_date = c.contact_date and s0.customer_id = c.customer_id
-    left join lifecycle.customer_stage_daily as s1
+    left join (
+        select as_of_date, customer_id, stage
+        from lifecycle.customer_stage_daily
+        where as_of_date > $as_of::date - $cohort_days and as_of_date <= $as_of
+    ) as s1
         on s1.as_of_date = c.contact_date + $window_days and s1.customer_id = c.customer_id
     left join outreach_stage_order as before_rank on before_rank.stage = s0.stage
     left join outreach_stage_order as after_rank on after_rank.stage = s1.stage

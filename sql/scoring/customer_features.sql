@@ -6,70 +6,11 @@ with customers_as_of as (
     select * from clean.customers_as_of($as_of, $as_of_end)
 ),
 
-orders_as_of as (
-    -- latest known version of each order: a refund or cancellation replaces the sale
-    select * from clean.orders_as_of($as_of, $as_of_end)
-),
-
-completed as (
-    select
-        customer_id,
-        order_id,
-        ordered_at,
-        ordered_at::date as order_date,
-        amount,
-        category
-    from orders_as_of
-    where status = 'completed'
-),
-
-order_features as (
-    select
-        customer_id,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        count(*) as orders_lifetime,
-        count(*) filter (where order_date > $as_of::date - $rfm_window_days) as orders_365d,
-        sum(amount) as revenue_lifetime,
-        coalesce(sum(amount) filter (where order_date > $as_of::date - $rfm_window_days), 0) as revenue_365d,
-        sum(amount) / count(*) as avg_order_value,
-        -- whole days between the last two completed orders (NULL with fewer than 2)
-        date_diff('day', max_by(order_date, order_date, 2)[2], max(order_date)) as gap_last_two_orders_days
-    from completed
-    group by customer_id
-),
-
-order_rhythm as (
-    -- the customer's own purchase rhythm: median days between consecutive days with a completed order
-    select
-        customer_id,
-        median(gap)::double as median_order_gap_days
-    from (
-        select
-            customer_id,
-            date_diff('day', lag(order_date) over (partition by customer_id order by order_date), order_date) as gap
-        from (select distinct customer_id, order_date from completed)
-    )
-    where gap is not null
-    group by customer_id
-),
-
-favourite_categories as (
-    -- the category of most completed orders; ties: the most recently bought, then alphabetical
-    select
-        customer_id,
-        first(category order by orders desc, last_ordered_at desc, category) as favourite_category
-    from (
-        select
-            customer_id,
-            category,
-            count(*) as orders,
-            max(ordered_at) as last_ordered_at
-        from completed
-        where category is not null
-        group by customer_id, category
-    )
-    group by customer_id
+order_state as (
+    -- order-derived figures: the running per-customer state (customer_order_state.sql)
+    select *
+    from scoring.customer_order_state
+    where as_of_date = $as_of
 ),
 
 events_window as (
@@ -108,20 +49,6 @@ event_features as (
     group by customer_id
 ),
 
-recent_orders as (
-    -- completed orders in the recent window and the baseline before it (activity for the warning tiers)
-    select
-        customer_id,
-        count(*) filter (where order_date > $as_of::date - $recent_days) as orders_30d,
-        count(*) filter (
-            where order_date <= $as_of::date - $recent_days
-                and order_date > $as_of::date - ($recent_days + $baseline_days)
-        ) as orders_prior_90d
-    from completed
-    where order_date > $as_of::date - ($recent_days + $baseline_days)
-    group by customer_id
-),
-
 active_dates as (
     -- days with an event or a completed order in the trailing window
     select distinct
@@ -129,11 +56,17 @@ active_dates as (
         event_date as active_date
     from events_window
     union
+    -- the last two days with a completed order stand for all of them (only the latest two count)
     select
         customer_id,
-        order_date
-    from completed
-    where order_date > $as_of::date - $rfm_window_days
+        order_day
+    from (
+        select
+            customer_id,
+            unnest([last_order_at::date, previous_order_date]) as order_day
+        from order_state
+    )
+    where order_day > $as_of::date - $rfm_window_days
 ),
 
 active_gaps as (
@@ -194,17 +127,17 @@ select
     coalesce(o.orders_365d, 0) as orders_365d,
     coalesce(o.revenue_lifetime, 0)::decimal(18, 2) as revenue_lifetime,
     coalesce(o.revenue_365d, 0)::decimal(18, 2) as revenue_365d,
-    o.avg_order_value::decimal(18, 2) as avg_order_value,
-    fc.favourite_category,
+    (o.revenue_lifetime / o.orders_lifetime)::decimal(18, 2) as avg_order_value,
+    o.favourite_category,
     o.gap_last_two_orders_days,
-    rh.median_order_gap_days,
+    o.median_order_gap_days,
     ag.gap_last_two_active_days,
     date_diff('day', o.last_order_at::date, $as_of::date) as recency_days,
     coalesce(e.active_days_30d, 0) as active_days_30d,
     coalesce(e.active_days_prior_90d, 0) as active_days_prior_90d,
     -- activity = events + completed orders (early-warning tier 1 compares these two)
-    coalesce(e.events_30d, 0) + coalesce(ro.orders_30d, 0) as activity_30d,
-    coalesce(e.events_prior_90d, 0) + coalesce(ro.orders_prior_90d, 0) as activity_prior_90d,
+    coalesce(e.events_30d, 0) + coalesce(o.orders_30d, 0) as activity_30d,
+    coalesce(e.events_prior_90d, 0) + coalesce(o.orders_prior_90d, 0) as activity_prior_90d,
     coalesce(e.core_features_90d, 0) as core_features_90d,
     coalesce(e.referrals_365d, 0) as referrals_365d,
     coalesce(rs.referred_signups_365d, 0) as referred_signups_365d,
@@ -223,11 +156,8 @@ select
     date_diff('day', greatest(e.last_aha_event_at, o.last_order_at)::date, $as_of::date) as days_since_aha,
     date_diff('day', c.signup_at::date, $as_of::date) as days_since_signup
 from customers_as_of as c
-left join order_features as o on o.customer_id = c.customer_id
-left join order_rhythm as rh on rh.customer_id = c.customer_id
-left join favourite_categories as fc on fc.customer_id = c.customer_id
+left join order_state as o on o.customer_id = c.customer_id
 left join event_features as e on e.customer_id = c.customer_id
-left join recent_orders as ro on ro.customer_id = c.customer_id
 left join active_gaps as ag on ag.customer_id = c.customer_id
 left join ticket_features as t on t.customer_id = c.customer_id
 left join nps_latest as n on n.customer_id = c.customer_id

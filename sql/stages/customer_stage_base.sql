@@ -51,8 +51,9 @@ select
     h.health_band,
     w.warning_tier,
     $preset as preset
+-- each daily table is filtered to the day before the join, so the day costs the same after years of history
 from features as f
-left join scoring.rfm_scores as r on r.as_of_date = f.as_of_date and r.customer_id = f.customer_id
-left join scoring.health_scores as h on h.as_of_date = f.as_of_date and h.customer_id = f.customer_id
-left join scoring.early_warnings as w on w.as_of_date = f.as_of_date and w.customer_id = f.customer_id
+left join (select * from scoring.rfm_scores where as_of_date = $as_of) as r on r.customer_id = f.customer_id
+left join (select * from scoring.health_scores where as_of_date = $as_of) as h on h.customer_id = f.customer_id
+left join (select * from scoring.early_warnings where as_of_date = $as_of) as w on w.customer_id = f.customer_id
 order by f.customer_id

@@ -75,7 +75,12 @@ from (
         from lifecycle.customer_stage_daily
         where $after is null or as_of_date >= $after
     ) as s
-    inner join lifecycle.stage_history as h
+    inner join (
+        -- only spells still open on $after or later can cover the days being rewritten
+        select *
+        from lifecycle.stage_history
+        where $after is null or valid_to is null or valid_to >= $after
+    ) as h
         on h.customer_id = s.customer_id
         and s.as_of_date >= h.valid_from
         and s.as_of_date <= coalesce(h.valid_to, s.as_of_date)

@@ -1,0 +1,45 @@
+"""The instance storage of the shipped dagster.yaml: Dagster's SQLite files, written with pooled connections."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from lifecycle_pipeline.instance_storage import PooledSqliteEventLogStorage
+
+SHIPPED_YAML = Path(__file__).resolve().parent.parent / "lifecycle_pipeline" / "dagster.yaml"
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01")
+RANGE = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-31"}
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def upstream() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"dagster/row_count": 3})
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[upstream])
+def downstream() -> dg.MaterializeResult:
+    return dg.MaterializeResult()
+
+
+def test_a_range_backfill_is_recorded_per_day_and_read_back_by_a_fresh_instance(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        assert dg.materialize([upstream, downstream], instance=instance, tags=RANGE).success
+        assert dg.materialize([upstream], instance=instance, partition_key="2026-01-31").success
+    # Dagster's own storage class on the same files (what a webserver with the default config would read)
+    (home / "dagster.yaml").write_text(f"storage:\n  sqlite:\n    base_dir: {home}\n")
+    with dg.DagsterInstance.get() as default:
+        assert type(default.event_log_storage).__name__ == "SqliteEventLogStorage"
+        for key in (upstream.key, downstream.key):
+            assert len(default.get_materialized_partitions(key)) == 31
+        runs = default.get_runs()
+        assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        records = default.fetch_materializations(dg.AssetRecordsFilter(asset_key=upstream.key), limit=100).records
+        assert len(records) == 32  # 31 days of the backfill + the re-run of the last day
