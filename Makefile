@@ -9,11 +9,13 @@ BIN := $(VENV)/bin
 CUSTOMERS ?= 20000
 DAYS ?= 365
 PYTEST_ARGS ?= -m "not slow"
+SCENARIO ?= S
+BENCH_ARGS ?=
 
 export LIFECYCLE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LIFECYCLE_DATA_DIR)/dagster_home
 
-.PHONY: install run test test-all dev clean
+.PHONY: install run test test-all dev clean bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,15 @@ test-all: install
 dev: install
 	$(BIN)/lifecycle-pipeline init
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dg dev --host 127.0.0.1 --port 3000
+
+# The benchmark (benchmarks/README.md): make bench SCENARIO=S|M|L [BENCH_ARGS="--customers 100000"].
+# Installs the bench extra (lifetimes, the comparison peer; never a runtime dependency).
+$(BIN)/.installed-bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(BIN)/.installed-bench
+	$(BIN)/python -m benchmarks --scenario $(SCENARIO) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(LIFECYCLE_DATA_DIR)

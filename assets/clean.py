@@ -13,7 +13,7 @@ from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.loading import ensure_clean_tables
-from lifecycle_pipeline.order_state import ensure_loads_table, record_clean_load
+from lifecycle_pipeline.customer_state import ensure_loads_table, record_clean_load
 from lifecycle_pipeline.resources import WarehouseResource
 
 

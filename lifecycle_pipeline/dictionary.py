@@ -43,7 +43,7 @@ _ACCEPTED_KEYS = ({"vocabulary"}, {"also"})
 DOMAIN_PREFIX = "DOMAIN.md: "
 # DuckDB types the derived tables use, as information_schema spells them (the layout check compares them)
 TYPES = {
-    "BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DECIMAL(38,2)", "DATE", "TIMESTAMP WITH TIME ZONE",
+    "BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DECIMAL(38,2)", "DATE", "STRUCT(feature VARCHAR, last_date DATE)[]", "TIMESTAMP WITH TIME ZONE",
     "VARCHAR", "VARCHAR[]",
 }
 _INTEGER_TYPES = {"SMALLINT", "INTEGER", "BIGINT"}

@@ -19,7 +19,7 @@ from lifecycle_pipeline.db import quote_ident
 # written with run-specific values (load times, publish ids, whether a day's order state was built
 # incrementally or from scratch): excluded from comparisons by default
 RUN_SPECIFIC = ("quality.landing_loads", "quality.day_status", "quality.quarantine", "clean.partition_loads",
-                "scoring.order_state_days")
+                "scoring.customer_state_days")
 # the landing file's absolute path: two copies of the same landing files differ only in it
 LOCATION_COLUMNS = ("_source_file",)
 

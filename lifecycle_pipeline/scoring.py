@@ -12,9 +12,12 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from lifecycle_pipeline import order_state, sql
+from lifecycle_pipeline import sql
+from lifecycle_pipeline.customer_state import ensure_state_table, update_state
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, write_day
 from lifecycle_pipeline.db import transaction
+from lifecycle_pipeline.event_state import EVENT_STATE
+from lifecycle_pipeline.order_state import ORDER_STATE
 from lifecycle_pipeline.rfm import segment_rows
 from lifecycle_pipeline.rule_settings import ScoringSettings, StageSettings
 
@@ -27,6 +30,8 @@ HEALTH_TABLE = "scoring.health_scores"
 WARNINGS_TABLE = "scoring.early_warnings"
 LTV_TABLE = "scoring.customer_ltv"
 CHANNELS_TABLE = "scoring.channel_economics"
+# running per-customer states the features read (customer_state.py)
+STATES = (ORDER_STATE, EVENT_STATE)
 
 
 def compute_customer_features(
@@ -34,15 +39,17 @@ def compute_customer_features(
 ) -> int:
     """Rebuild ``scoring.customer_features`` (and the order state it reads) for ``as_of``; returns its row count.
 
-    The day's order state and features land together in one transaction. ``full`` rebuilds
-    the order state from all order versions instead of from the day before's state.
+    The day's order and event states (``customer_state.py``) and features land together in one
+    transaction. ``full`` rebuilds the states from the clean tables instead of from the day before's.
     """
     params = {"as_of": as_of, "as_of_end": end_of_day(as_of, timezone), **settings.params()}
     features = sql.load("scoring/customer_features")
-    order_state.ensure_state_tables(conn, timezone, settings)
+    for spec in STATES:
+        ensure_state_table(conn, spec, timezone, settings)
     ensure_table(conn, FEATURES_TABLE, features, params)
     with transaction(conn):
-        order_state.update_order_state(conn, as_of, timezone, settings, full)
+        for spec in STATES:
+            update_state(conn, spec, as_of, timezone, settings, full)
         rows = write_day(conn, FEATURES_TABLE, as_of, features, params)
     conn.execute(sql.load("scoring/lifecycle_recency"))  # read by the scores and stages built from these features
     return rows

@@ -13,8 +13,8 @@ from itertools import count
 import duckdb
 
 from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.customer_state import ensure_loads_table, record_clean_load
 from lifecycle_pipeline.loading import ensure_clean_tables, ensure_warehouse
-from lifecycle_pipeline.order_state import ensure_loads_table, record_clean_load
 
 _row = count(1)
 
@@ -58,13 +58,16 @@ def add_order(conn, order_id, customer_id, ordered_at, amount=10, status="comple
     record_clean_load(conn, "orders", day, day)
 
 
-def add_event(conn, customer_id, occurred_at, event_type="login", feature=None):
+def add_event(conn, customer_id, occurred_at, event_type="login", feature=None, landed=None):
     n = next(_row)
     conn.execute(
         "insert into clean.events (event_id, customer_id, occurred_at, event_type, feature, "
-        "_partition_date, _source_file, _source_row) values (?, ?, ?::timestamptz, ?, ?, ?::timestamptz::date, 'f', ?)",
-        [f"E{n}", customer_id, occurred_at, event_type, feature, occurred_at, n],
+        "_partition_date, _source_file, _source_row) "
+        "values (?, ?, ?::timestamptz, ?, ?, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
+        [f"E{n}", customer_id, occurred_at, event_type, feature, landed, occurred_at, n],
     )
+    day = conn.execute("select coalesce(?::date, ?::timestamptz::date)", [landed, occurred_at]).fetchall()[0][0]
+    record_clean_load(conn, "events", day, day)
 
 
 def add_ticket(conn, customer_id, opened_at, resolved_at=None, csat=None):

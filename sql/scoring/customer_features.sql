@@ -13,50 +13,26 @@ order_state as (
     where as_of_date = $as_of
 ),
 
-events_window as (
-    select
-        customer_id,
-        occurred_at,
-        occurred_at::date as event_date,
-        event_type,
-        feature
-    from clean.events
-    where _partition_date <= $as_of
-        and occurred_at < $as_of_end
-        and occurred_at >= ($as_of::date - 364)::timestamptz
-),
-
-event_features as (
-    select
-        customer_id,
-        count(distinct event_date) filter (where event_date > $as_of::date - $recent_days) as active_days_30d,
-        count(distinct event_date) filter (
-            where event_date <= $as_of::date - $recent_days
-                and event_date > $as_of::date - ($recent_days + $baseline_days)
-        ) as active_days_prior_90d,
-        count(*) filter (where event_date > $as_of::date - $recent_days) as events_30d,
-        count(*) filter (
-            where event_date <= $as_of::date - $recent_days
-                and event_date > $as_of::date - ($recent_days + $baseline_days)
-        ) as events_prior_90d,
-        count(distinct feature) filter (
-            where event_type = 'core_feature_use' and event_date > $as_of::date - $adoption_days
-        ) as core_features_90d,
-        count(*) filter (where event_type = 'referral_sent') as referrals_365d,
-        max(occurred_at) as last_event_at,
-        max(occurred_at) filter (where list_contains($aha_event_types, event_type)) as last_aha_event_at
-    from events_window
-    group by customer_id
+event_state as (
+    -- event-derived figures over the trailing 365 days: the running per-customer state (customer_event_state.sql)
+    select *
+    from scoring.customer_event_state
+    where as_of_date = $as_of
 ),
 
 active_dates as (
-    -- days with an event or a completed order in the trailing window
-    select distinct
+    -- days with an event or a completed order in the trailing window: the last two of each stand for all
+    select
         customer_id,
-        event_date as active_date
-    from events_window
+        active_date
+    from (
+        select
+            customer_id,
+            unnest([last_event_date, previous_event_date]) as active_date
+        from event_state
+    )
+    where active_date > $as_of::date - 365  -- the year of events
     union
-    -- the last two days with a completed order stand for all of them (only the latest two count)
     select
         customer_id,
         order_day
@@ -138,7 +114,7 @@ select
     -- activity = events + completed orders (early-warning tier 1 compares these two)
     coalesce(e.events_30d, 0) + coalesce(o.orders_30d, 0) as activity_30d,
     coalesce(e.events_prior_90d, 0) + coalesce(o.orders_prior_90d, 0) as activity_prior_90d,
-    coalesce(e.core_features_90d, 0) as core_features_90d,
+    coalesce(len(e.core_features), 0) as core_features_90d,
     coalesce(e.referrals_365d, 0) as referrals_365d,
     coalesce(rs.referred_signups_365d, 0) as referred_signups_365d,
     t.csat_avg_180d,
@@ -157,7 +133,7 @@ select
     date_diff('day', c.signup_at::date, $as_of::date) as days_since_signup
 from customers_as_of as c
 left join order_state as o on o.customer_id = c.customer_id
-left join event_features as e on e.customer_id = c.customer_id
+left join event_state as e on e.customer_id = c.customer_id
 left join active_gaps as ag on ag.customer_id = c.customer_id
 left join ticket_features as t on t.customer_id = c.customer_id
 left join nps_latest as n on n.customer_id = c.customer_id
