@@ -21,7 +21,8 @@ import duckdb
 import pytest
 
 from lifecycle_pipeline import publish, scoring
-from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES, TABLES, describe_columns
+from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES, describe_columns
+from lifecycle_pipeline.dictionary import TABLES as ALL_TABLES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
 from lifecycle_pipeline.outreach.loader import DEFAULT_TEMPLATES, load_playbook
 from lifecycle_pipeline.outreach.rendering import Renderer
@@ -35,6 +36,9 @@ from lifecycle_pipeline.stages import (
 )
 from tests.builders import add_customer, add_order, at, new_warehouse
 from tests.scenarios import score_days
+
+# the published tables: every dictionary entry but the scoring states (working tables of an asset)
+TABLES = {name: doc for name, doc in ALL_TABLES.items() if not doc.internal_to}
 
 D0 = dt.date(2026, 3, 1)
 DAYS = [D0 + dt.timedelta(days=i) for i in range(5)]
@@ -100,9 +104,9 @@ def assert_bi_equals_warehouse(conn, bi_dir: Path) -> None:
     through = publish.read_manifest(bi_dir)
     days = sorted({d for (_t, d) in through if d is not None})
     with published(bi_dir) as bi:
-        for name in TABLES:
+        for name, doc in TABLES.items():
             where = f" where as_of_date between '{days[0]}' and '{days[-1]}'" if "as_of_date" in \
-                TABLES[name].column_names() else ""
+                doc.column_names() else ""
             assert all_rows(bi, name) == all_rows(conn, name + where), name
 
 
@@ -125,6 +129,7 @@ def test_published_days_read_back_through_the_bi_file_as_the_warehouse_has_them(
         comments = dict(bi.execute(
             "select schema_name || '.' || view_name, comment from duckdb_views() where not internal").fetchall())
         assert set(comments) >= set(TABLES) | set(CURRENT_VIEWS) | {"quality.daily_summary", "bi.publish_status"}
+        assert not set(comments) & (set(ALL_TABLES) - set(TABLES))  # the internal states are not published
         assert all(comments.values())
         column_comments = dict(bi.execute(
             "select schema_name || '.' || table_name || '.' || column_name, comment from duckdb_columns() "
