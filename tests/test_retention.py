@@ -4,7 +4,9 @@ and that a pruned day cannot be recomputed by accident."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
+import duckdb
 import pytest
 
 from lifecycle_pipeline import retention
@@ -18,15 +20,25 @@ DAYS = [START + dt.timedelta(days=i) for i in range(64)]
 KEPT = 60
 
 
-@pytest.fixture
-def conn(tmp_path):
-    conn = new_warehouse(tmp_path / "warehouse.duckdb")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """64 scored and staged days of two customers, built once; each test gets its own copy."""
+    path = tmp_path_factory.mktemp("retention") / "warehouse.duckdb"
+    conn = new_warehouse(path)
     add_customer(conn, "A", signup=at(DAYS[0], "08:00:00"))
     add_customer(conn, "B", signup=at(DAYS[1], "08:00:00"))
     for i in (1, 20, 50):
         add_order(conn, f"A{i}", "A", at(DAYS[i]))
     score_days(conn, DAYS)
     build_stage_days(conn, DAYS, StageSettings())
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def conn(built, tmp_path):
+    shutil.copy(built, tmp_path / "warehouse.duckdb")
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     yield conn
     conn.close()
 

@@ -62,8 +62,20 @@ previous as (
     where as_of_date = $previous_day
 ),
 
+core_changed as (
+    -- customers whose core-feature list changes today: a new core event, or a feature leaving the window
+    select customer_id
+    from new_events
+    where event_type = 'core_feature_use'
+        and feature is not null
+    union
+    select customer_id
+    from previous
+    where list_min(list_transform(core_features, lambda f: f.last_date)) <= $as_of::date - $adoption_days
+),
+
 core as (
-    -- each core feature's last day in the adoption window: the day before's, or a new event's
+    -- their core features' last days in the adoption window: the day before's, or a new event's
     select
         customer_id,
         list({'feature': feature, 'last_date': last_date} order by feature) as core_features
@@ -77,7 +89,11 @@ core as (
                 customer_id,
                 c.feature,
                 c.last_date
-            from (select customer_id, unnest(core_features) as c from previous)
+            from (
+                select customer_id, unnest(core_features) as c
+                from previous
+                where customer_id in (select customer_id from core_changed)
+            )
             union all
             select
                 customer_id,
@@ -113,7 +129,8 @@ moved as (
         list_sort(list_filter(
             list_distinct([p.last_event_date, p.previous_event_date] || coalesce(n.top_days, [])),
             lambda day: day > $as_of::date - 365
-        ), 'DESC') as days
+        ), 'DESC') as days,
+        p.core_features as previous_core_features
     from previous as p
     full outer join new_figures as n on n.customer_id = p.customer_id
     left join edges as e on e.customer_id = coalesce(p.customer_id, n.customer_id)
@@ -131,7 +148,8 @@ select
     m.last_aha_event_at,
     m.days[1] as last_event_date,
     m.days[2] as previous_event_date,
-    c.core_features
+    case when k.customer_id is null then m.previous_core_features else c.core_features end as core_features
 from moved as m
+left join core_changed as k on k.customer_id = m.customer_id
 left join core as c on c.customer_id = m.customer_id
 where m.last_event_at is not null

@@ -11,10 +11,22 @@ select
     event_type,
     feature
 from clean.events
-where _partition_date <= $as_of
+where _partition_date = $as_of
     and occurred_at < $as_of_end
     and occurred_at >= ($as_of::date - 364)::timestamptz
-    and (_partition_date = $as_of or occurred_at >= $previous_end);
+union all
+-- landed earlier, but only now before the day's end (a range on one column each: zone maps
+-- skip the rest of the events history)
+select
+    customer_id,
+    occurred_at,
+    occurred_at::date as event_date,
+    event_type,
+    feature
+from clean.events
+where _partition_date < $as_of
+    and occurred_at >= $previous_end
+    and occurred_at < $as_of_end;
 
 -- the events already known the day before, per customer and day, on the days that matter:
 -- the window edges and the days of the new events (filled by event_state.py, one day at a time)
