@@ -61,10 +61,10 @@ stage_day as (
         f.revenue_lifetime,
         f.recency_days as days_since_last_order,
         h.health_score
-    from lifecycle.customer_stage_daily as s
-    inner join scoring.customer_features as f on f.as_of_date = s.as_of_date and f.customer_id = s.customer_id
-    left join scoring.health_scores as h on h.as_of_date = s.as_of_date and h.customer_id = s.customer_id
-    where s.as_of_date = $as_of
+    -- each daily table is filtered to the day before the join (not the whole history in the join condition)
+    from (select * from lifecycle.customer_stage_daily where as_of_date = $as_of) as s
+    inner join (select * from scoring.customer_features where as_of_date = $as_of) as f on f.customer_id = s.customer_id
+    left join (select * from scoring.health_scores where as_of_date = $as_of) as h on h.customer_id = s.customer_id
 ),
 
 targeted as (
