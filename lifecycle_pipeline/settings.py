@@ -127,24 +127,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
         playbook_path=Path(env["LIFECYCLE_PLAYBOOK"]).resolve() if env.get("LIFECYCLE_PLAYBOOK") else None,
         bi_root=Path(env["LIFECYCLE_BI_DIR"]).resolve() if env.get("LIFECYCLE_BI_DIR") else None,
         bi_grace_hours=_grace_hours(env.get("LIFECYCLE_BI_GRACE_HOURS") or "6"),
-        export_window_days=_export_window(env.get("LIFECYCLE_EXPORT_WINDOW_DAYS") or "14"),
-        customer_days_kept=_days_kept(env.get("LIFECYCLE_CUSTOMER_DAYS_KEPT") or "90"),
+        export_window_days=_days_or_all(
+            "LIFECYCLE_EXPORT_WINDOW_DAYS", env.get("LIFECYCLE_EXPORT_WINDOW_DAYS") or "14", "a number of days >= 0"),
+        customer_days_kept=_days_or_all(
+            "LIFECYCLE_CUSTOMER_DAYS_KEPT", env.get("LIFECYCLE_CUSTOMER_DAYS_KEPT") or "90", "a number of days"),
     )
 
 
-def _days_kept(text: str) -> int | None:
+def _days_or_all(variable: str, text: str, meaning: str) -> int | None:
+    """A whole number of days, or None for 'all'."""
     if text.strip().lower() == "all":
         return None
     if not text.strip().isdigit():
-        raise SettingsError(f"LIFECYCLE_CUSTOMER_DAYS_KEPT={text!r} must be a number of days or 'all'")
-    return int(text)
-
-
-def _export_window(text: str) -> int | None:
-    if text.strip().lower() == "all":
-        return None
-    if not text.strip().isdigit():
-        raise SettingsError(f"LIFECYCLE_EXPORT_WINDOW_DAYS={text!r} must be a number of days >= 0 or 'all'")
+        raise SettingsError(f"{variable}={text!r} must be {meaning} or 'all'")
     return int(text)
 
 
