@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, write_day
 from lifecycle_pipeline.rule_settings import ScoringSettings
 
@@ -149,9 +148,10 @@ def update_state(
         f"insert or replace into {LOG_TABLE} values (?, ?, ?, ?, ?, now())",
         [spec.name, as_of, _settings_key(spec, settings, timezone), mode, changed],
     )
-    for table, extra in ((spec.table, ""), (LOG_TABLE, " and state = ?")):  # a day without its state must not look usable
-        conn.execute(f"delete from {table} where as_of_date < ?::date - ?::integer{extra}",
-                     [as_of, STATE_DAYS_KEPT, *([spec.name] if extra else [])])
+    # keep a week of state; a day without its state must not look usable, so its log row goes too
+    conn.execute(f"delete from {spec.table} where as_of_date < ?::date - ?::integer", [as_of, STATE_DAYS_KEPT])
+    conn.execute(f"delete from {LOG_TABLE} where state = ? and as_of_date < ?::date - ?::integer",
+                 [spec.name, as_of, STATE_DAYS_KEPT])
     return mode
 
 
@@ -164,10 +164,3 @@ def ensure_state_table(conn: duckdb.DuckDBPyConnection, spec: StateSpec, timezon
     params = {**state_params(dt.date(2000, 1, 1), timezone, settings), **dict(spec.full_params)}
     ensure_table(conn, spec.table, spec.full_sql, params)
 
-
-def run_statements(conn: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
-    """Run the statements of ``sql/<name>.sql`` with the parameters each uses."""
-    from lifecycle_pipeline.db import bind
-
-    for statement in sql.statements(name):
-        conn.execute(statement, bind(statement, params))

@@ -6,6 +6,8 @@ from contextlib import contextmanager
 
 import duckdb
 
+from lifecycle_pipeline import sql
+
 
 def quote_ident(name: str) -> str:
     """A SQL identifier, quoted (names come from code-defined contracts, never from data)."""
@@ -26,6 +28,12 @@ def bind(statement: str, params: dict | None) -> dict | None:
         return None
     used = set(_NAMED_PARAMETER.findall(_COMMENT.sub("", statement)))
     return {name: value for name, value in params.items() if name in used} or None
+
+
+def execute_file(conn: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """Run every statement of ``sql/<name>.sql`` in order, each with the parameters it uses."""
+    for statement in sql.statements(name):
+        conn.execute(statement, bind(statement, params))
 
 
 @contextmanager

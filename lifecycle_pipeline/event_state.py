@@ -15,8 +15,8 @@ import datetime as dt
 import duckdb
 
 from lifecycle_pipeline import sql
-from lifecycle_pipeline.customer_state import StateSpec, run_statements
-from lifecycle_pipeline.db import bind
+from lifecycle_pipeline.customer_state import StateSpec
+from lifecycle_pipeline.db import bind, execute_file
 from lifecycle_pipeline.rule_settings import ScoringSettings
 
 STATE_TABLE = "scoring.customer_event_state"
@@ -31,7 +31,7 @@ def _supports(settings: ScoringSettings) -> bool:
 
 def _update(conn: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Add the day's new events and move the window edges; returns how many customers had new events."""
-    run_statements(conn, "scoring/event_state_changes", params)
+    execute_file(conn, "scoring/event_state_changes", params)
     as_of = params["as_of"]
     edges = {as_of - dt.timedelta(days=n) for n in (
         params["recent_days"], params["recent_days"] + params["baseline_days"], EVENT_WINDOW_DAYS)}

@@ -15,8 +15,8 @@ from __future__ import annotations
 import duckdb
 
 from lifecycle_pipeline import sql
-from lifecycle_pipeline.customer_state import StateSpec, run_statements
-from lifecycle_pipeline.db import bind
+from lifecycle_pipeline.customer_state import StateSpec
+from lifecycle_pipeline.db import bind, execute_file
 
 STATE_TABLE = "scoring.customer_order_state"
 _TEMP_TABLES = ("changed_customers", "changed_order_versions", "edge_order_versions")
@@ -29,7 +29,7 @@ def _no_changed_customers(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _update(conn: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Recompute the customers whose orders changed, carry the others over; returns how many changed."""
-    run_statements(conn, "scoring/order_state_changes", params)
+    execute_file(conn, "scoring/order_state_changes", params)
     changed = {**params, "order_source": "changed_order_versions", "changed_only": True}
     for name in ("scoring/customer_order_state", "scoring/customer_order_state_carry"):
         statement = f"insert into {STATE_TABLE} {sql.load(name)}"

@@ -37,7 +37,7 @@ STATES = (ORDER_STATE, EVENT_STATE)
 def compute_customer_features(
     conn: duckdb.DuckDBPyConnection, as_of: dt.date, timezone: str, settings: ScoringSettings, full: bool = False
 ) -> int:
-    """Rebuild ``scoring.customer_features`` (and the order state it reads) for ``as_of``; returns its row count.
+    """Rebuild ``scoring.customer_features`` (and the states it reads) for ``as_of``; returns its row count.
 
     The day's order and event states (``customer_state.py``) and features land together in one
     transaction. ``full`` rebuilds the states from the clean tables instead of from the day before's.

@@ -23,7 +23,7 @@ from lifecycle_pipeline.daily_tables import (
     table_exists,
     write_day,
 )
-from lifecycle_pipeline.db import bind, transaction
+from lifecycle_pipeline.db import execute_file, transaction
 from lifecycle_pipeline.rule_settings import PRESETS, StageSettings, stage_settings  # noqa: F401 (re-exported)
 from lifecycle_pipeline.vocabulary import STAGES
 
@@ -99,8 +99,7 @@ def build_stage_days(
             after = conn.execute(
                 f"select max(as_of_date) from {DAILY_TABLE} where as_of_date < ?", [min(days)]
             ).fetchall()[0][0]
-            for statement in sql.statements("stages/derive_stage_days"):
-                conn.execute(statement, bind(statement, {"after": after}))
+            execute_file(conn, "stages/derive_stage_days", {"after": after})
             # previous_stage changed for every day after `after`: their transitions too
             changed = [r[0] for r in conn.execute(
                 f"select distinct as_of_date from {DAILY_TABLE} where ?::date is null or as_of_date > ? order by 1",

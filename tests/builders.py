@@ -53,9 +53,13 @@ def add_order(conn, order_id, customer_id, ordered_at, amount=10, status="comple
         "values (?, ?, ?::timestamptz, ?, ?, ?::timestamptz, ?, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
         [order_id, customer_id, ordered_at, amount, status, updated, category, landed, updated, next(_row)],
     )
-    # as the clean asset does: the incremental order state notices a partition written after it
-    day = conn.execute("select coalesce(?::date, ?::timestamptz::date)", [landed, updated]).fetchall()[0][0]
-    record_clean_load(conn, "orders", day, day)
+    _record_load(conn, "orders", landed, updated)
+
+
+def _record_load(conn, source, landed, timestamp):
+    # as the clean asset does: the incremental customer state notices a partition written after it
+    day = conn.execute("select coalesce(?::date, ?::timestamptz::date)", [landed, timestamp]).fetchall()[0][0]
+    record_clean_load(conn, source, day, day)
 
 
 def add_event(conn, customer_id, occurred_at, event_type="login", feature=None, landed=None):
@@ -66,8 +70,7 @@ def add_event(conn, customer_id, occurred_at, event_type="login", feature=None, 
         "values (?, ?, ?::timestamptz, ?, ?, coalesce(?::date, ?::timestamptz::date), 'f', ?)",
         [f"E{n}", customer_id, occurred_at, event_type, feature, landed, occurred_at, n],
     )
-    day = conn.execute("select coalesce(?::date, ?::timestamptz::date)", [landed, occurred_at]).fetchall()[0][0]
-    record_clean_load(conn, "events", day, day)
+    _record_load(conn, "events", landed, occurred_at)
 
 
 def add_ticket(conn, customer_id, opened_at, resolved_at=None, csat=None):
