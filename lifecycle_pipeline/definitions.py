@@ -42,7 +42,9 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
         resources={
-            "duckdb": WarehouseResource(database=str(settings.duckdb_path), timezone=settings.timezone),
+            "duckdb": WarehouseResource(
+                database=str(settings.duckdb_path), timezone=settings.timezone, memory_limit=settings.duckdb_memory_limit
+            ),
             "landing": LandingZone(root=str(settings.landing_root)),
             "quality": QualityConfig(data_docs_dir=str(settings.data_dir / "data_docs")),
             "scoring": ScoringConfig(),

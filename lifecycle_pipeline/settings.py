@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ class SettingsError(ValueError):
 WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle", "outreach")
 # the built-in playbook's uplift reads 14 + 28 days back; a month of margin for restatements
 MIN_CUSTOMER_DAYS_KEPT = 60
+# the warehouse connection's buffer pool: a 1M-customer day fits in it (README, "Performance");
+# bigger work spills to <warehouse>.duckdb.tmp instead of growing the process
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GiB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class ProjectSettings:
     bi_grace_hours: float = 6.0  # superseded BI files are deleted only this long after they were superseded
     # newest days of the customer x day tables the warehouse keeps after publishing (None: all; retention.py)
     customer_days_kept: int | None = 90
+    # cap of DuckDB's buffer pool in the pipeline's warehouse connections (None: DuckDB's 80 % of RAM)
+    duckdb_memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     def __post_init__(self) -> None:
         if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:
@@ -77,6 +84,11 @@ class ProjectSettings:
             raise SettingsError(f"LIFECYCLE_START_DATE={self.start_date!r} is not a YYYY-MM-DD date") from exc
         if not 0 <= self.schedule_hour <= 23:
             raise SettingsError(f"LIFECYCLE_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
+        if self.duckdb_memory_limit is not None and not _MEMORY_SIZE.match(self.duckdb_memory_limit):
+            raise SettingsError(
+                f"LIFECYCLE_DUCKDB_MEMORY_LIMIT={self.duckdb_memory_limit!r} must be a size such as 3GiB or 512MB, "
+                "or 'auto' (DuckDB's default: 80 % of the machine's memory)"
+            )
         if self.customer_days_kept is not None and self.customer_days_kept < MIN_CUSTOMER_DAYS_KEPT:
             raise SettingsError(
                 f"LIFECYCLE_CUSTOMER_DAYS_KEPT={self.customer_days_kept} must be 'all' or at least "
@@ -131,7 +143,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProjectSettings:
             "LIFECYCLE_EXPORT_WINDOW_DAYS", env.get("LIFECYCLE_EXPORT_WINDOW_DAYS") or "14", "a number of days >= 0"),
         customer_days_kept=_days_or_all(
             "LIFECYCLE_CUSTOMER_DAYS_KEPT", env.get("LIFECYCLE_CUSTOMER_DAYS_KEPT") or "90", "a number of days"),
+        duckdb_memory_limit=_memory_limit(env.get("LIFECYCLE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT),
     )
+
+
+def _memory_limit(text: str) -> str | None:
+    """A DuckDB memory size, or None for 'auto' (DuckDB's own default)."""
+    return None if text.strip().lower() == "auto" else text.strip()
 
 
 def _days_or_all(variable: str, text: str, meaning: str) -> int | None:

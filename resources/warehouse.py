@@ -17,6 +17,7 @@ class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse file, opened in the business time zone (dagster-duckdb's DuckDBResource)."""
 
     timezone: str = "UTC"
+    memory_limit: str | None = None  # DuckDB's buffer pool cap (LIFECYCLE_DUCKDB_MEMORY_LIMIT); None: DuckDB's default
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
@@ -32,6 +33,8 @@ class WarehouseResource(DuckDBResource):
         is one transaction; a checkpoint after every few days (the default 16 MB of
         write-ahead log) cost a backfill 0.4 s a day, so the log may grow to
         ``CHECKPOINT_THRESHOLD`` before DuckDB folds it into the file (and on close).
+        ``memory_limit`` caps DuckDB's buffer pool: work beyond it spills to ``<database>.tmp``,
+        which DuckDB removes when the connection closes.
         """
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +42,8 @@ class WarehouseResource(DuckDBResource):
             try:
                 conn.execute("set TimeZone = ?", [self.timezone])
                 conn.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+                if self.memory_limit is not None:
+                    conn.execute("set memory_limit = ?", [self.memory_limit])
                 yield conn
             finally:
                 conn.close()

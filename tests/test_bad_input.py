@@ -29,6 +29,7 @@ import pytest
 
 from lifecycle_pipeline.cli import main
 from lifecycle_pipeline.contracts import SOURCES
+from lifecycle_pipeline.definitions import build_definitions
 from lifecycle_pipeline.gx_runner import SuiteRunner
 from lifecycle_pipeline.loading import LandingFileError, LandingSchemaError, ensure_warehouse, load_partition
 from lifecycle_pipeline.quality_rules import QualitySettings
@@ -363,3 +364,23 @@ def test_loading_the_definitions_with_an_invalid_time_zone_names_it_without_a_ch
     text = out.stdout + out.stderr
     assert f"lifecycle_pipeline.settings.SettingsError: {TZ_MESSAGE}" in text
     assert "ZoneInfoNotFoundError" not in text and "The above exception" not in text
+
+
+# --- the warehouse connection's memory limit -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "limit"), [(None, "3GiB"), ("512MB", "512MB"), ("auto", None)])
+def test_the_memory_limit_setting_reaches_the_warehouse_connection(tmp_path, value, limit):
+    env = {"LIFECYCLE_DATA_DIR": str(tmp_path)} | ({"LIFECYCLE_DUCKDB_MEMORY_LIMIT": value} if value else {})
+    settings = load_settings(env)
+    assert settings.duckdb_memory_limit == limit
+    resource = build_definitions(settings).resources["duckdb"]
+    with resource.get_connection() as conn:
+        shown = conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    assert shown == {"3GiB": "3.0 GiB", "512MB": "488.2 MiB", None: shown}[limit]
+    if limit is None:  # DuckDB's own default: 80 % of the machine's memory, far above the project's cap
+        assert shown != "3.0 GiB"
+
+
+def test_an_invalid_memory_limit_is_one_clear_line(tmp_path):
+    with pytest.raises(SettingsError, match=r"LIFECYCLE_DUCKDB_MEMORY_LIMIT='3 gigs' must be a size such as 3GiB"):
+        load_settings({"LIFECYCLE_DATA_DIR": str(tmp_path), "LIFECYCLE_DUCKDB_MEMORY_LIMIT": "3 gigs"})
