@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 export LIFECYCLE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LIFECYCLE_DATA_DIR)/dagster_home
 
-.PHONY: install run test test-all dev clean bench
+.PHONY: install run test test-all dev clean bench ui-check
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ $(BIN)/.installed-bench: $(BIN)/.installed
 
 bench: $(BIN)/.installed-bench
 	$(BIN)/python -m benchmarks --scenario $(SCENARIO) $(BENCH_ARGS)
+
+# Real-browser check of the UI (scripts/ui_check.py): a small sample run in $(LIFECYCLE_DATA_DIR)/ui_check
+# (reused next time), `dagster dev` on 127.0.0.1, Debian's chromium driven by Playwright; screenshots in
+# $(LIFECYCLE_DATA_DIR)/ui_check/screenshots. More: make ui-check UI_CHECK_ARGS="--fresh --days 14 --customers 500"
+UI_CHECK_ARGS ?=
+ui-check: install
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "make ui-check needs Chromium: sudo apt-get install -y chromium (Playwright never downloads a browser here)" >&2; \
+		exit 2; }
+	$(BIN)/python scripts/ui_check.py --data-dir $(LIFECYCLE_DATA_DIR)/ui_check $(UI_CHECK_ARGS)
 
 clean:
 	rm -rf $(LIFECYCLE_DATA_DIR)

@@ -11,9 +11,9 @@ import dagster as dg
 from lifecycle_pipeline import day_status, sql
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
+from lifecycle_pipeline.customer_state import ensure_loads_table, record_clean_load
 from lifecycle_pipeline.db import quote_ident, transaction
 from lifecycle_pipeline.loading import ensure_clean_tables
-from lifecycle_pipeline.customer_state import ensure_loads_table, record_clean_load
 from lifecycle_pipeline.resources import WarehouseResource
 
 

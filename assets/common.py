@@ -171,3 +171,46 @@ def blocked_metadata(blocked: dict[dt.date, list[str]]) -> dict:
         return {}
     return {"blocked_days": dg.MetadataValue.json({str(d): r for d, r in blocked.items()}),
             "days_blocked": dg.MetadataValue.int(len(blocked))}
+
+
+# computed columns and the feature columns they are computed from (same-named columns are matched by name)
+_COMPUTED_FROM = {
+    "scoring.rfm_scores": {"r_score": ["recency_days"], "f_score": ["orders_365d"], "m_score": ["revenue_365d"],
+                           "rfm_code": ["recency_days", "orders_365d", "revenue_365d"],
+                           "rfm_segment": ["recency_days", "orders_365d", "revenue_365d"]},
+    "scoring.health_scores": {
+        "activity_component": ["active_days_30d"], "adoption_component": ["core_features_90d"],
+        "service_component": ["csat_avg_180d"], "nps_component": ["latest_nps_score"],
+        "health_score": ["active_days_30d", "core_features_90d", "csat_avg_180d", "latest_nps_score"]},
+    "scoring.early_warnings": {"days_inactive": ["days_since_activity"], "days_without_aha": ["days_since_aha"],
+                               "warning_tier": ["activity_30d", "activity_prior_90d", "days_since_activity",
+                                                "days_since_aha", "gap_last_two_active_days"]},
+    "scoring.customer_ltv": {"historical_ltv": ["revenue_lifetime"], "purchase_frequency": ["orders_lifetime"],
+                             "expected_ltv": ["avg_order_value", "orders_lifetime"]},
+    "lifecycle.customer_stage_daily": {"stage": ["recency_days", "orders_lifetime", "gap_last_two_orders_days",
+                                                 "nps_category", "referrals_365d", "days_since_signup"],
+                                       "gap_before_last_days": ["gap_last_two_orders_days"]},
+}
+
+
+def column_lineage(table: str, upstream: list[str]) -> dict:
+    """``dagster/column_lineage`` of ``table`` from its ``upstream`` tables' dictionary entries: a column
+    depends on the same-named columns upstream, a computed column on the inputs listed in ``_COMPUTED_FROM``."""
+    computed = _COMPUTED_FROM.get(table, {})
+    deps = {}
+    for column in TABLES[table].column_names():
+        found = [dg.TableColumnDep(asset_key=dg.AssetKey(source.split(".")), column_name=name)
+                 for source in upstream for name in computed.get(column, [column])
+                 if name in TABLES[source].column_names()]
+        if found:
+            deps[column] = found
+    return {"dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps)}
+
+
+def partition_row_count(rows_per_day: dict[dt.date, int]) -> dict:
+    """Row counts of the run's days: ``dagster/partition_row_count`` when the run is one day (a range run
+    records one materialization per partition with the same metadata), and the count of every day."""
+    metadata = {"rows_per_day": dg.MetadataValue.json({str(d): n for d, n in sorted(rows_per_day.items())})}
+    if len(rows_per_day) == 1:
+        metadata["dagster/partition_row_count"] = dg.MetadataValue.int(next(iter(rows_per_day.values())))
+    return metadata

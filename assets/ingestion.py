@@ -7,11 +7,13 @@ failure that blocks a day shows as an ERROR check, a released one as a passed WA
 """
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from lifecycle_pipeline import day_status
+from lifecycle_pipeline.assets.checks import DayCheck, check_outputs, partition_evaluations
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.daily_tables import table_exists
@@ -60,36 +62,39 @@ def _severity(blocking: bool, passed: bool, released: bool, critical: bool) -> d
     return dg.AssetCheckSeverity.WARN
 
 
-def _check_results(context, contract: SourceContract, validation: RangeValidation) -> list[dg.AssetCheckResult]:
-    check_results = []
+def _rule_checks(context, contract: SourceContract, validation: RangeValidation, docs_index: str | None
+                 ) -> dict[str, dict]:
+    """Each rule's outcome per day: ERROR when it blocks the day, WARN for a warning or a released day."""
+    checks = {}
     for rule in all_rules(contract):
         summary = validation.check(rule.name)
         if not summary.passed:
             context.log.warning(f"check {rule.name} failed for {contract.name}: {summary.metadata.get('failing_days')}")
-        check_results.append(
-            dg.AssetCheckResult(
-                check_name=rule.name,
-                passed=summary.passed,
-                severity=_severity(summary.blocking, summary.passed, summary.released, rule.critical),
-                metadata=summary.metadata,
-            )
-        )
-    return check_results
+        per_day = {}
+        for day in validation.days:
+            outcome = day.outcome(rule.name)
+            metadata = outcome.metadata()
+            if outcome.released_by:
+                metadata |= {"released_by": outcome.released_by, "release_reason": outcome.release_reason}
+            if validation.data_docs:
+                metadata["data_docs"] = validation.data_docs
+            if docs_index:
+                metadata["data_docs_index"] = docs_index
+            severity = _severity(outcome.blocking_failure, outcome.passed, outcome.released_by is not None,
+                                 rule.critical)
+            per_day[day.day] = DayCheck(outcome.passed, metadata, severity)
+        checks[rule.name] = per_day
+    return checks
 
 
-def _folders_check(context, contract, landing: LandingZone, partitions_def) -> dg.AssetCheckResult:
+def _folders_check(context, contract, landing: LandingZone, partitions_def) -> tuple[bool, dict]:
     """WARN when the source's landing folder holds entries no partition loads (not a day, or outside the range)."""
     last_key = partitions_def.get_last_partition_key()
     first = partitions_def.start.date()
     entries = landing.unrecognised_entries(contract.name, first, dt.date.fromisoformat(last_key) if last_key else None)
     if entries:
         context.log.warning(f"{contract.name}: landing entries that no partition loads: {entries}")
-    return dg.AssetCheckResult(
-        check_name=LANDING_FOLDERS_RULE.name,
-        passed=not entries,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"unrecognised": entries, "landing_folder": str(Path(landing.root) / contract.name)},
-    )
+    return not entries, {"unrecognised": entries, "landing_folder": str(Path(landing.root) / contract.name)}
 
 
 def _load_days(context, conn, contract, days, landing: LandingZone) -> tuple[list[PartitionLoad], dict]:
@@ -114,31 +119,36 @@ def _day_lines(days: dict) -> list[dict]:
     return [{"day": day.isoformat(), "reasons": reasons} for day, reasons in sorted(days.items())]
 
 
-def _later_days_check(context, restated: Restatement | None) -> dg.AssetCheckResult:
+def _later_days_check(context, restated: Restatement | None) -> tuple[bool, dict]:
     """WARN when this run changed an old day's rows after later days were computed: those days are stale."""
     if restated is None:
-        return dg.AssetCheckResult(check_name=LATER_DAYS_RULE.name, passed=True, severity=dg.AssetCheckSeverity.WARN)
+        return True, {}
     message = (f"rows of {', '.join(map(str, restated.changed_days))} changed after later days were computed: "
                f"{restated.stale_from}..{restated.stale_through} are stale; rebuild them with `{restated.command}`")
     context.log.warning(message)
-    return dg.AssetCheckResult(
-        check_name=LATER_DAYS_RULE.name, passed=False, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"restated_days": [str(d) for d in restated.changed_days], "stale_from": str(restated.stale_from),
-                  "stale_through": str(restated.stale_through), "rebuild": restated.command, "detail": message},
-    )
+    return False, {"restated_days": [str(d) for d in restated.changed_days], "stale_from": str(restated.stale_from),
+                   "stale_through": str(restated.stale_through), "rebuild": restated.command, "detail": message}
 
 
-def _materialize_result(context, contract, validation: RangeValidation, loads, preview, extra_checks):
+def _check_evaluations(context, validation: RangeValidation, checks: dict[str, dict]) -> Iterator:
+    """One evaluation per check and day of the run (the days' own outcomes, not one result for the range)."""
+    for name, per_day in checks.items():
+        yield from partition_evaluations(context, context.asset_key, name, per_day)
+    yield from check_outputs(context, [dg.AssetCheckKey(context.asset_key, name) for name in checks])
+
+
+def _materialize_result(context, contract, validation: RangeValidation, loads, preview, docs_index: str | None):
     blocked, released = validation.blocked_days(), validation.released_days()
     if blocked:
         context.log.warning(f"{contract.name}: blocked days (clean and downstream skip them): {_day_lines(blocked)}")
     for day, (by, reason, overridden) in released.items():
         context.log.warning(f"{contract.name} {day}: released by {by} ({reason}); overridden: {overridden}")
     return dg.MaterializeResult(
-        check_results=[*_check_results(context, contract, validation), *extra_checks],
         metadata={
             "rows_quarantined_by_rules": dg.MetadataValue.int(sum(d.rows_quarantined_validation for d in validation.days)),
             "data_docs": dg.MetadataValue.url(validation.data_docs) if validation.data_docs else "not built",
+            # every suite and stored validation (GX's site index)
+            "data_docs_index": dg.MetadataValue.url(docs_index) if docs_index else "not built",
             "dagster/row_count": dg.MetadataValue.int(sum(x.rows_loaded for x in loads)),
             "rows_read": dg.MetadataValue.int(sum(x.rows_read for x in loads)),
             "rows_quarantined": dg.MetadataValue.int(sum(x.rows_quarantined for x in loads)),
@@ -177,7 +187,7 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
         check_specs=check_specs,
         deps=deps,
         group_name="ingestion",
-        kinds={"duckdb", "csv", "parquet"},
+        kinds={"duckdb", "csv", "parquet", "great_expectations"},
     )
     def ingest(
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, landing: LandingZone, quality: QualityConfig
@@ -204,8 +214,14 @@ def build_ingestion_asset(contract: SourceContract, partitions_def: dg.Partition
             preview = _preview(conn, contract, days)
             restated = find_restatement(conn, days, before, day_digests(conn, contract.table, days))
         runner.build_docs()
-        extra_checks = [_folders_check(context, contract, landing, partitions_def), _later_days_check(context, restated)]
-        return _materialize_result(context, contract, validation, loads, preview, extra_checks)
+        checks = _rule_checks(context, contract, validation, runner.docs_index())
+        # facts about the run (the landing folder, restated days) hold for each of its days
+        for name, (passed, metadata) in ((LANDING_FOLDERS_RULE.name, _folders_check(context, contract, landing,
+                                                                                   partitions_def)),
+                                         (LATER_DAYS_RULE.name, _later_days_check(context, restated))):
+            checks[name] = {d.day: DayCheck(passed, metadata, dg.AssetCheckSeverity.WARN) for d in validation.days}
+        yield _materialize_result(context, contract, validation, loads, preview, runner.docs_index())
+        yield from _check_evaluations(context, validation, checks)
 
     return ingest
 

@@ -8,9 +8,12 @@ dictionary entries beside the SQL (sql/outreach/<table>.yml).
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
+from lifecycle_pipeline.assets import day_charts
+from lifecycle_pipeline.assets.checks import DayCheck, check_outputs, partition_evaluations
 from lifecycle_pipeline.assets.common import (
     DUCKDB_WRITER_POOL,
     OWNERS,
@@ -24,6 +27,7 @@ from lifecycle_pipeline.dictionary import asset_description
 from lifecycle_pipeline.outreach.lists import (
     HISTORY_TABLE,
     LIST_TABLE,
+    GuardViolation,
     OutreachDay,
     build_outreach_day,
 )
@@ -33,11 +37,12 @@ from lifecycle_pipeline.vocabulary import EXCLUSION_REASONS
 
 _COMMON = {"group_name": "outreach", "owners": OWNERS, "tags": {"layer": "outreach"}}
 EXPORTS_KEY = dg.AssetKey(["outreach", "campaign_exports"])
+GUARDS_CHECK = "guards_hold"
 
 
-def _spec(table: str, deps: list) -> dg.AssetSpec:
+def _spec(table: str, deps: list, kinds: frozenset = frozenset({"duckdb"})) -> dg.AssetSpec:
     return dg.AssetSpec(key=dg.AssetKey(table.split(".")), deps=deps, description=asset_description(table),
-                        metadata=derived_table_metadata(table), kinds={"duckdb"}, **_COMMON)
+                        metadata=derived_table_metadata(table), kinds=set(kinds), **_COMMON)
 
 
 def _campaign_table(day: OutreachDay) -> dg.MetadataValue:
@@ -62,9 +67,14 @@ def _samples(day: OutreachDay, limit: int = 3) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n\n".join(blocks) or "nobody contacted")
 
 
+def _guard_metadata(counts: dict[str, int], samples: dict[str, list[str]]) -> dict:
+    return {**{f"violations_{guard}": dg.MetadataValue.int(n) for guard, n in counts.items()},
+            **({"sample_customer_ids": samples} if samples else {})}
+
+
 def _outreach_results(
     context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation | dg.Output]:
     """Build the outreach of the run's days, oldest first; results for the list, its guard check, the history
     and the exports, with the last day's figures."""
     list_key = dg.AssetKey(LIST_TABLE.split("."))
@@ -78,8 +88,14 @@ def _outreach_results(
         # oldest first: each day's frequency cap and cooldowns read the days before it
         for day in days:
             export = outreach.writes_exports(day, duckdb.timezone)
-            results.append(build_outreach_day(conn, day, duckdb.timezone, playbook, renderer,
-                                              outreach.export_root, export=export))
+            try:
+                results.append(build_outreach_day(conn, day, duckdb.timezone, playbook, renderer,
+                                                  outreach.export_root, export=export))
+            except GuardViolation as violation:
+                # record the failed check with its counts and sample customers, then stop: nothing of the day went out
+                yield from partition_evaluations(context, list_key, GUARDS_CHECK, {day: DayCheck(False, _guard_metadata(
+                    violation.counts, violation.samples))}, blocking=True)
+                raise dg.Failure(description=str(violation)) from None
             context.log.debug(f"{day}: {results[-1].count('contacted')} contacted, "
                               f"{results[-1].count('holdout')} held out" + ("" if export else ", no export (window)"))
             progress.step()
@@ -106,14 +122,11 @@ def _outreach_results(
             "rendered_sample": _samples(last),
         },
     )
-    # build_outreach_day raises on any violation, so a run that gets here reports the (zero) counts it checked
-    checked = {name: sum(r.guard_violations.get(name, 0) for r in results) for name in last.guard_violations}
-    yield dg.AssetCheckResult(
-        asset_key=list_key, check_name="guards_hold", passed=not any(checked.values()),
-        metadata={"days_checked": len(results), "selected_rows_checked": dg.MetadataValue.int(
-            sum(r.count("contacted") + r.count("holdout") for r in results)),
-            **{f"violations_{name}": dg.MetadataValue.int(n) for name, n in checked.items()}},
-    )
+    # build_outreach_day raises on any violation (recorded above), so every day here passed its re-check
+    yield from partition_evaluations(context, list_key, GUARDS_CHECK, {
+        r.day: DayCheck(True, {**_guard_metadata(r.guard_violations, {}), "selected_rows_checked": dg.MetadataValue.int(
+            r.count("contacted") + r.count("holdout"))}) for r in results}, blocking=True)
+    yield from check_outputs(context, [dg.AssetCheckKey(list_key, GUARDS_CHECK)])
     yield dg.MaterializeResult(
         asset_key=history_key,
         metadata={"dagster/row_count": dg.MetadataValue.int(history_rows),
@@ -134,7 +147,7 @@ def _outreach_results(
 
 
 def _uplift_result(
-    context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig, data_dir: Path
 ) -> dg.MaterializeResult:
     """Compute the campaign uplift of the run's days; the last day's uplift per campaign as metadata."""
     playbook = outreach.playbook(check_templates=False)  # the uplift renders nothing
@@ -146,21 +159,22 @@ def _uplift_result(
             conn, f"select campaign, contacted, held_out, contacted_conversion_rate, held_out_conversion_rate, "
                   f"conversion_uplift, conversion_z, improvement_uplift from {UPLIFT_TABLE} "
                   "where as_of_date = ? order by campaign", [days[-1]])
+        chart = day_charts.outreach_chart(conn, data_dir, days[-1])
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days),
-                                          "window_days": playbook.uplift.window_days, "uplift": table})
+                                          "window_days": playbook.uplift.window_days, "uplift": table, **chart})
 
 
-def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_outreach_assets(partitions_def: dg.PartitionsDefinition, data_dir: Path) -> list[dg.AssetsDefinition]:
     list_key = dg.AssetKey(LIST_TABLE.split("."))
     history_key = dg.AssetKey(HISTORY_TABLE.split("."))
     inputs = [dg.AssetKey(["lifecycle", "customer_stage_daily"]), dg.AssetKey(["scoring", "customer_features"]),
               dg.AssetKey(["scoring", "health_scores"]), dg.AssetKey(["clean", "customers"]),
               dg.AssetKey(["clean", "suppressions"])]
     written_together = [
-        _spec(LIST_TABLE, inputs),
+        _spec(LIST_TABLE, inputs, frozenset({"duckdb", "jinja"})),  # messages rendered with jinja2
         _spec(HISTORY_TABLE, [list_key]),
         dg.AssetSpec(
-            key=EXPORTS_KEY, deps=[list_key], kinds={"csv"},
+            key=EXPORTS_KEY, deps=[list_key], kinds={"csv", "jinja"},
             description="Per-campaign CSV files for CRM / ESP upload: `<export_dir>/<YYYY-MM-DD>/<campaign>.csv` "
             "(contacted customers only, with address, offer code and the rendered subject, text and HTML) and "
             "`manifest.json` (rows and SHA-256 per file). A day's folder is written beside the export root and "
@@ -170,7 +184,7 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
     ]
 
     guards_check = dg.AssetCheckSpec(
-        name="guards_hold", asset=list_key, partitions_def=partitions_def,
+        name=GUARDS_CHECK, asset=list_key, partitions_def=partitions_def, blocking=True,
         description="Independent re-check of every selected row (contacted or held out) against the sources before "
         "anything is recorded or exported: channel consent in the latest customer record, no suppression, the "
         "frequency cap and the campaign cooldown over earlier days' contact history, one campaign per customer per "
@@ -197,10 +211,10 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
-        kinds={"duckdb"},
+        kinds={"duckdb", "matplotlib"},
         **_COMMON,
     )
     def campaign_uplift(context: dg.AssetExecutionContext, duckdb: WarehouseResource, outreach: OutreachConfig):
-        return _uplift_result(context, duckdb, outreach)
+        return _uplift_result(context, duckdb, outreach, data_dir)
 
     return [outreach_lists, campaign_uplift]

@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 
 from lifecycle_pipeline import publish, retention
+from lifecycle_pipeline.assets import day_charts
 from lifecycle_pipeline.assets.common import DUCKDB_WRITER_POOL, OWNERS, blocked_metadata, days_to_compute
 from lifecycle_pipeline.contracts import SOURCES
 from lifecycle_pipeline.dictionary import TABLES
@@ -37,7 +38,7 @@ def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: Proj
         key=PUBLISHED_DAYS_KEY,
         deps=deps,
         group_name="bi",
-        kinds={"duckdb", "parquet"},
+        kinds={"duckdb", "parquet", "matplotlib"},
         owners=OWNERS,
         tags={"layer": "bi"},
         partitions_def=partitions_def,
@@ -59,6 +60,7 @@ def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: Proj
             result = publish.publish_days(conn, days, bi_dir, grace=grace, log=context.log.info)
             # only now that every day is in the BI layer: the warehouse keeps the newest days of customer x day rows
             pruned = retention.prune(conn, days_kept)
+            chart = day_charts.quarantine_chart(conn, settings.data_dir, days[-1])
             if any(pruned.values()):
                 context.log.info(f"retention ({days_kept} days): deleted {pruned}")
         last = result.rows_of_day(days[-1])
@@ -81,6 +83,7 @@ def build_publish_assets(partitions_def: dg.PartitionsDefinition, settings: Proj
                 "seconds": dg.MetadataValue.float(round(result.seconds, 2)),
                 "customer_days_kept": "all" if days_kept is None else dg.MetadataValue.int(days_kept),
                 "rows_pruned": dg.MetadataValue.int(sum(pruned.values())),
+                **chart,  # quarantined rows by source and rule, last 30 days
             }
         )
 

@@ -6,23 +6,36 @@ last day's figures as metadata.
 """
 
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 
 from lifecycle_pipeline import scoring as rules
+from lifecycle_pipeline.assets import day_charts
+from lifecycle_pipeline.assets.checks import table_check_evaluations, table_check_spec
 from lifecycle_pipeline.assets.common import (
     DUCKDB_WRITER_POOL,
     OWNERS,
     DayProgress,
     blocked_metadata,
+    column_lineage,
     days_to_compute,
     derived_table_metadata,
     markdown_table,
+    partition_row_count,
 )
 from lifecycle_pipeline.dictionary import asset_description
 from lifecycle_pipeline.resources import ScoringConfig, StageConfig, WarehouseResource
+from lifecycle_pipeline.table_checks import HEALTH_SCORE_VALID, LTV_NON_NEGATIVE
 
 CLEAN_INPUTS = ["customers", "orders", "events", "support_tickets", "nps_responses"]
+# blocking checks on the scores BI reads (lifecycle_pipeline/table_checks.py)
+CHECKS = {rules.HEALTH_TABLE: [HEALTH_SCORE_VALID], rules.LTV_TABLE: [LTV_NON_NEGATIVE]}
+# the scores computed from the features (their column lineage)
+LINEAGE = {t: [rules.FEATURES_TABLE] for t in (rules.RFM_TABLE, rules.HEALTH_TABLE, rules.WARNINGS_TABLE, rules.LTV_TABLE)}
+# the chart on a score's materialization: (conn, data dir, day) -> metadata (assets/day_charts.py)
+CHARTS = {rules.RFM_TABLE: day_charts.rfm_chart, rules.HEALTH_TABLE: day_charts.health_chart,
+          rules.WARNINGS_TABLE: day_charts.warning_chart}
 
 
 def _counts_by(column: str) -> Callable:
@@ -64,14 +77,18 @@ def _preview(conn, table, day):
     return {"preview": markdown_table(conn, query, [day])}
 
 
-def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary: Callable, partitions_def):
-    """A daily scoring asset writing ``table`` with ``compute(conn, day, timezone, settings, lifecycle)`` per day."""
+def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary: Callable, partitions_def,
+                   data_dir: Path):
+    """A daily scoring asset writing ``table`` with ``compute(conn, day, timezone, settings, lifecycle)`` per day,
+    with the blocking checks of ``table`` (``CHECKS``) run on the days written and its chart (``CHARTS``)."""
+    checks = CHECKS.get(table, [])
+    chart = CHARTS.get(table)
 
     @dg.asset(
         key=dg.AssetKey(["scoring", name]),
         deps=deps,
         group_name="scoring",
-        kinds={"duckdb"},
+        kinds={"duckdb", "matplotlib"} if chart else {"duckdb"},
         owners=OWNERS,
         tags={"layer": "scoring"},
         partitions_def=partitions_def,
@@ -79,6 +96,7 @@ def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary
         pool=DUCKDB_WRITER_POOL,
         metadata=derived_table_metadata(table),
         description=asset_description(table),
+        check_specs=[table_check_spec(check, partitions_def) for check in checks],
     )
     def _asset(
         context: dg.AssetExecutionContext, duckdb: WarehouseResource, scoring: ScoringConfig, stages: StageConfig
@@ -87,13 +105,20 @@ def _scoring_asset(name: str, table: str, deps: list, compute: Callable, summary
         with duckdb.get_connection() as conn:
             days, blocked = days_to_compute(context, conn)
             progress = DayProgress(context, f"scoring/{name}", len(days))
+            rows_per_day = {}
             for day in days:
-                rows = compute(conn, day, duckdb.timezone, settings, lifecycle)
+                rows = rows_per_day[day] = compute(conn, day, duckdb.timezone, settings, lifecycle)
                 context.log.debug(f"{table} {day}: {rows} rows")
                 progress.step()
-            metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days), **blocked_metadata(blocked)}
+            metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "days": len(days), **blocked_metadata(blocked),
+                        **partition_row_count(rows_per_day)}
+            if table in LINEAGE:
+                metadata |= column_lineage(table, LINEAGE[table])
             metadata |= summary(conn, table, days[-1])
-        return dg.MaterializeResult(metadata=metadata)
+            if chart:
+                metadata |= chart(conn, data_dir, days[-1])
+            yield dg.MaterializeResult(metadata=metadata)
+            yield from table_check_evaluations(context, conn, checks, days, settings.params())
 
     return _asset
 
@@ -119,8 +144,9 @@ _SPECS = [
 ]
 
 
-def build_scoring_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_scoring_assets(partitions_def: dg.PartitionsDefinition, data_dir: Path) -> list[dg.AssetsDefinition]:
     return [
-        _scoring_asset(name, table, [dg.AssetKey(d.split("/")) for d in deps], compute, summary, partitions_def)
+        _scoring_asset(name, table, [dg.AssetKey(d.split("/")) for d in deps], compute, summary, partitions_def,
+                       data_dir)
         for name, table, deps, compute, summary in _SPECS
     ]

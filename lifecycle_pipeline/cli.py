@@ -351,6 +351,23 @@ def cmd_bi_path(settings: ProjectSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(settings: ProjectSettings, args: argparse.Namespace) -> int:
+    """Write a day's charts and its one-page HTML summary; print the page's path, then the charts'."""
+    from lifecycle_pipeline.report import ReportError, open_source, render_report
+
+    out = Path(args.out).resolve() if args.out else settings.data_dir
+    try:
+        with open_source(settings, args.source) as conn:
+            report = render_report(conn, args.day, out)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.html)
+    for path in report.charts.values():
+        print(path)
+    return 0
+
+
 def cmd_fingerprint(settings: ProjectSettings, args: argparse.Namespace) -> int:
     """Rows and content hash of every table and of the export tree, to compare two runs exactly."""
     import duckdb
@@ -435,6 +452,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="open it read-only and print published_through and the row counts")
     p.set_defaults(func=cmd_bi_path)
+
+    p = sub.add_parser("report", help="write a day's charts and a one-page HTML summary (reports/<day>.html)")
+    p.add_argument("--day", type=_date, help="the day (default: the latest published day)")
+    p.add_argument("--out", help="folder for charts/<day>/ and reports/<day>.html (default: the data dir)")
+    p.add_argument("--source", choices=("auto", "bi", "warehouse"), default="auto",
+                   help="read the published BI file or the warehouse (default auto: the BI file when it exists; "
+                        "the warehouse is opened read-only and cannot be read while a run writes it)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -8,6 +8,7 @@ from lifecycle_pipeline.assets.outreach import build_outreach_assets
 from lifecycle_pipeline.assets.publish import build_publish_assets
 from lifecycle_pipeline.assets.scoring import build_scoring_assets
 from lifecycle_pipeline.assets.stages import build_stage_assets
+from lifecycle_pipeline.freshness import apply_freshness_policies
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
 from lifecycle_pipeline.resources import (
@@ -19,6 +20,7 @@ from lifecycle_pipeline.resources import (
     WarehouseResource,
 )
 from lifecycle_pipeline.schedules import build_daily_schedule
+from lifecycle_pipeline.sensors import build_failure_summary_sensor
 from lifecycle_pipeline.settings import ProjectSettings, load_settings
 
 
@@ -26,7 +28,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
     """Definitions for one deployment; tests build their own with temporary paths."""
     daily = build_daily_partitions(settings)
     jobs = build_jobs()
-    return dg.Definitions(
+    definitions = dg.Definitions(
         # Every asset writes the one DuckDB file, one writer at a time (pool
         # "duckdb_writer"), so steps gain nothing from separate processes: running them
         # in the run's own process saves a process start per step.
@@ -34,13 +36,14 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
         assets=[
             *build_ingestion_assets(daily),
             *build_clean_assets(daily),
-            *build_scoring_assets(daily),
-            *build_stage_assets(daily),
-            *build_outreach_assets(daily),
+            *build_scoring_assets(daily, settings.data_dir),  # charts: <data dir>/charts/
+            *build_stage_assets(daily, settings.data_dir),
+            *build_outreach_assets(daily, settings.data_dir),
             *build_publish_assets(daily, settings),  # bi/published_days: after the final tables
         ],
         jobs=list(jobs.values()),
         schedules=[build_daily_schedule(jobs["lifecycle_daily_job"], settings)],
+        sensors=[build_failure_summary_sensor(settings)],  # <data dir>/logs/failures.log
         resources={
             "duckdb": WarehouseResource(
                 database=str(settings.duckdb_path), timezone=settings.timezone, memory_limit=settings.duckdb_memory_limit
@@ -56,6 +59,8 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             ),
         },
     )
+    # WARN / FAIL when the daily run has not refreshed the final assets (freshness.py)
+    return apply_freshness_policies(definitions, settings)
 
 
 defs = build_definitions(load_settings())

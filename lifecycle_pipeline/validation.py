@@ -129,6 +129,8 @@ def _rule_outcome_on(ranged: RuleOutcome, day, row_day, validated: int, share_bl
     outcome = RuleOutcome(
         ranged.rule, not failed, unexpected_count=len(failed),
         unexpected_percent=100 * len(failed) / validated if validated else 0.0,
+        # GX's examples are of the range (for a one-day run, of the day); the expectations are the same
+        sample=list(ranged.sample) if failed else [], expectations=list(ranged.expectations),
     )
     outcome.blocking_failure = bool(failed) and ranged.rule.critical and share_blocks
     return outcome

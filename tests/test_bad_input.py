@@ -303,9 +303,11 @@ def test_a_range_run_blocks_the_day_of_an_unreadable_file_and_loads_the_others(s
         (days[2], "csv_format")]
     assert query(settings, "select as_of_date, reasons from quality.day_status where blocked") == [
         (days[1], ["files_loaded: orders.parquet: not a readable Parquet file; the day keeps its previous state"])]
-    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "files_loaded")
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert [d["day"] for d in check.metadata["failing_days"].value] == [days[1].isoformat()]
+    # one evaluation per day: only the unreadable day's failed
+    checks = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "files_loaded"}
+    assert sorted(checks) == [d.isoformat() for d in days]
+    assert [p for p, e in checks.items() if not e.passed] == [days[1].isoformat()]
+    assert checks[days[1].isoformat()].severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_a_single_day_run_fails_with_the_files_message_and_blocks_the_day(settings, defs):

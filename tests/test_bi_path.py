@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from lifecycle_pipeline import publish, scoring
+from lifecycle_pipeline.clv import ClvSettings, compute_clv_predicted
 from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES, describe_columns
 from lifecycle_pipeline.dictionary import TABLES as ALL_TABLES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
@@ -56,6 +57,7 @@ def compute_days(conn, days, export_root: Path) -> None:
         scoring.compute_channel_economics(conn, day, settings)
     build_stage_days(conn, days, StageSettings())
     for day in days:
+        compute_clv_predicted(conn, day, ClvSettings(min_repeat_buyers=5), settings.gross_margin)
         compute_kpis(conn, day, "UTC", StageSettings())
         build_outreach_day(conn, day, "UTC", book, Renderer(DEFAULT_TEMPLATES), export_root, export=False)
         compute_uplift(conn, day, book)
@@ -284,7 +286,7 @@ def test_the_publish_asset_runs_last_in_the_daily_job(defs):
     final_tables = {dg.AssetKey(name.split(".")) for name in TABLES}
     clean = {k for a in defs.assets for k in a.keys if k.path[0] == "clean"}
     assert asset.asset_deps[key] == final_tables | clean
-    assert asset.group_names_by_key[key] == "bi" and set(asset.specs_by_key[key].kinds) == {"duckdb", "parquet"}
+    assert asset.group_names_by_key[key] == "bi" and set(asset.specs_by_key[key].kinds) == {"duckdb", "parquet", "matplotlib"}
     assert asset.backfill_policy == dg.BackfillPolicy.single_run() and asset.op.pool == "duckdb_writer"
     job = defs.resolve_job_def("lifecycle_daily_job")
     assert "bi__published_days" in {n.name for n in job.graph.node_defs}

@@ -206,6 +206,8 @@ def test_the_independent_guard_recheck_catches_a_row_the_guards_should_have_excl
         verify_guards(conn, params)
     assert "'without_consent': 1, 'suppressed': 1" in str(error.value)
     assert "'second_campaign_same_day': 1" in str(error.value)  # SMS_ONLY now has the email and the SMS
+    assert error.value.samples == {"without_consent": ["SMS_ONLY"], "suppressed": ["GONE"],
+                                   "second_campaign_same_day": ["SMS_ONLY"]}
     run_day(conn, tmp_path, playbook(RECALL), day=day_(3))  # OK was contacted on D: the cap applies
     conn.execute("update outreach_day set status = 'contacted' where customer_id = 'OK'")
     with pytest.raises(GuardViolation, match="'over_frequency_cap': 2, 'in_cooldown': 1"):
@@ -515,9 +517,12 @@ def test_outreach_assets_on_sample_data_respect_the_guards_and_rerun_identically
     assert "| campaign | matched | contacted | holdout | excluded | suppressed |" in listed["campaigns"].value
     assert "**Subject:**" in listed["rendered_sample"].value
     assert meta["outreach/campaign_exports"]["rows_exported"].value == contacted_per_day["2026-02-21"]
-    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "guards_hold"]
-    assert check.passed
-    assert check.metadata["days_checked"].value == 21 and check.metadata["selected_rows_checked"].value > 500
+    # one evaluation per day, each attached to its partition (not one range result that leaves the days "Skipped")
+    checks = [e for e in result.get_asset_check_evaluations() if e.check_name == "guards_hold"]
+    assert [e.partition for e in checks] == [f"2026-02-{d:02d}" for d in range(1, 22)]
+    assert all(e.passed and e.target_materialization_data is not None for e in checks)
+    assert sum(e.metadata["selected_rows_checked"].value for e in checks) > 500
+    assert all(e.metadata["violations_without_consent"].value == 0 for e in checks)
 
     # re-running a day gives byte-identical exports
     day_folder = exports_root / "2026-02-10"

@@ -177,7 +177,7 @@ def test_batch_defect_blocks_that_sources_day_only(env, kind, source, check):
     failed = _failed(result)
     assert set(failed) == {(source, check)}
     assert failed[(source, check)].severity == dg.AssetCheckSeverity.ERROR
-    assert failed[(source, check)].metadata["failing_days"].value[0]["day"] == DAY.isoformat()
+    assert failed[(source, check)].partition == DAY.isoformat()
     [(blocked_source, blocked_day, reasons)] = _blocked(settings)
     assert (blocked_source, blocked_day) == (source, DAY)
     assert len(reasons) == 1 and reasons[0].startswith(f"{check}: ")

@@ -95,21 +95,36 @@ def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> N
     conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 19) + ")", rows)
 
 
+GUARDS = ("without_consent", "suppressed", "over_frequency_cap", "in_cooldown", "second_campaign_same_day")
+SAMPLE_SIZE = 5
+
+
 class GuardViolation(RuntimeError):
     """The independent re-check found a selected row that a guard should have excluded (a bug: nothing is sent)."""
+
+    def __init__(self, day: dt.date, counts: dict[str, int], samples: dict[str, list[str]]):
+        self.day, self.counts, self.samples = day, counts, samples
+        broken = {guard: n for guard, n in counts.items() if n}
+        super().__init__(f"outreach of {day}: selected rows break a guard {broken} (e.g. {samples}); "
+                         "nothing was recorded or exported")
 
 
 def verify_guards(conn: duckdb.DuckDBPyConnection, params: dict) -> dict[str, int]:
     """Re-check the day's selected rows against the sources (``sql/outreach/guard_violations.sql``).
 
-    Returns the (zero) count per guard; raises ``GuardViolation`` before anything is written otherwise.
+    Returns the (zero) count per guard; raises ``GuardViolation`` with the counts and sample
+    customer ids before anything is written otherwise.
     """
     statement = sql.load("outreach/guard_violations")
-    cursor = conn.execute(statement, bind(statement, params))
-    counts = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
-    if any(counts.values()):
-        raise GuardViolation(f"outreach of {params['as_of']}: selected rows break a guard {counts}; "
-                             "nothing was recorded or exported")
+    rows = conn.execute(statement, bind(statement, params)).fetchall()
+    counts = dict.fromkeys(GUARDS, 0)
+    samples: dict[str, list[str]] = {}
+    for guard, customer_id, _campaign in sorted(rows):
+        counts[guard] += 1
+        if len(found := samples.setdefault(guard, [])) < SAMPLE_SIZE:
+            found.append(customer_id)
+    if rows:
+        raise GuardViolation(params["as_of"], counts, samples)
     return counts
 
 
