@@ -21,7 +21,6 @@ import duckdb
 import pytest
 
 from lifecycle_pipeline import publish, scoring
-from lifecycle_pipeline.clv import ClvSettings, compute_clv_predicted
 from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES, describe_columns
 from lifecycle_pipeline.dictionary import TABLES as ALL_TABLES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
@@ -57,7 +56,6 @@ def compute_days(conn, days, export_root: Path) -> None:
         scoring.compute_channel_economics(conn, day, settings)
     build_stage_days(conn, days, StageSettings())
     for day in days:
-        compute_clv_predicted(conn, day, ClvSettings(min_repeat_buyers=5), settings.gross_margin)
         compute_kpis(conn, day, "UTC", StageSettings())
         build_outreach_day(conn, day, "UTC", book, Renderer(DEFAULT_TEMPLATES), export_root, export=False)
         compute_uplift(conn, day, book)
