@@ -38,9 +38,10 @@ class SettingsError(ValueError):
 WAREHOUSE_SCHEMAS = ("raw", "clean", "quality", "scoring", "lifecycle", "outreach")
 # the built-in playbook's uplift reads 14 + 28 days back; a month of margin for restatements
 MIN_CUSTOMER_DAYS_KEPT = 60
-# the warehouse connection's buffer pool: a 1M-customer day fits in it (README, "Performance");
-# bigger work spills to <warehouse>.duckdb.tmp instead of growing the process
-DEFAULT_DUCKDB_MEMORY_LIMIT = "3GiB"
+# the warehouse connection's buffer pool: DuckDB's own default (80 % of RAM) unless set. A cap of
+# 3GiB made the first (from scratch) day of 3 years of 1M customers fail with an out-of-memory
+# error: not every operator spills, so a cap is a deployment's choice, not a default
+DEFAULT_DUCKDB_MEMORY_LIMIT = "auto"
 _MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -62,7 +63,7 @@ class ProjectSettings:
     # newest days of the customer x day tables the warehouse keeps after publishing (None: all; retention.py)
     customer_days_kept: int | None = 90
     # cap of DuckDB's buffer pool in the pipeline's warehouse connections (None: DuckDB's 80 % of RAM)
-    duckdb_memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_memory_limit: str | None = None
 
     def __post_init__(self) -> None:
         if Path(self.duckdb_path).stem.lower() in WAREHOUSE_SCHEMAS:

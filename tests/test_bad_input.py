@@ -370,7 +370,7 @@ def test_loading_the_definitions_with_an_invalid_time_zone_names_it_without_a_ch
 
 # --- the warehouse connection's memory limit -----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "limit"), [(None, "3GiB"), ("512MB", "512MB"), ("auto", None)])
+@pytest.mark.parametrize(("value", "limit"), [(None, None), ("3GiB", "3GiB"), ("512MB", "512MB"), ("auto", None)])
 def test_the_memory_limit_setting_reaches_the_warehouse_connection(tmp_path, value, limit):
     env = {"LIFECYCLE_DATA_DIR": str(tmp_path)} | ({"LIFECYCLE_DUCKDB_MEMORY_LIMIT": value} if value else {})
     settings = load_settings(env)
