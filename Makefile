@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 export LIFECYCLE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LIFECYCLE_DATA_DIR)/dagster_home
 
-.PHONY: install run test test-all dev clean bench ui-check
+.PHONY: install run test test-all dev clean bench bench-clv ui-check
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ $(BIN)/.installed-bench: $(BIN)/.installed
 
 bench: $(BIN)/.installed-bench
 	$(BIN)/python -m benchmarks --scenario $(SCENARIO) $(BENCH_ARGS)
+
+# Fitting 1M customers' BG/NBD summaries: ours beside lifetimes on the same rows (benchmarks/results/clv_fit.json).
+bench-clv: $(BIN)/.installed-bench
+	$(BIN)/python -m benchmarks.clv_fit $(BENCH_ARGS)
 
 # Real-browser check of the UI (scripts/ui_check.py): a small sample run in $(LIFECYCLE_DATA_DIR)/ui_check
 # (reused next time), `dagster dev` on 127.0.0.1, Debian's chromium driven by Playwright; screenshots in

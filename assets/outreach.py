@@ -168,8 +168,8 @@ def build_outreach_assets(partitions_def: dg.PartitionsDefinition, data_dir: Pat
     list_key = dg.AssetKey(LIST_TABLE.split("."))
     history_key = dg.AssetKey(HISTORY_TABLE.split("."))
     inputs = [dg.AssetKey(["lifecycle", "customer_stage_daily"]), dg.AssetKey(["scoring", "customer_features"]),
-              dg.AssetKey(["scoring", "health_scores"]), dg.AssetKey(["clean", "customers"]),
-              dg.AssetKey(["clean", "suppressions"])]
+              dg.AssetKey(["scoring", "health_scores"]), dg.AssetKey(["scoring", "customer_clv_predicted"]),
+              dg.AssetKey(["clean", "customers"]), dg.AssetKey(["clean", "suppressions"])]
     written_together = [
         _spec(LIST_TABLE, inputs, frozenset({"duckdb", "jinja"})),  # messages rendered with jinja2
         _spec(HISTORY_TABLE, [list_key]),

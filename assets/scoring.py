@@ -139,7 +139,8 @@ _SPECS = [
      _counts_by("warning_tier")),
     ("customer_ltv", rules.LTV_TABLE, ["scoring/customer_features"],
      lambda conn, day, tz, s, _: rules.compute_ltv(conn, day, s), _ltv_summary),
-    ("channel_economics", rules.CHANNELS_TABLE, ["scoring/customer_ltv", "clean/marketing_spend"],
+    ("channel_economics", rules.CHANNELS_TABLE, ["scoring/customer_ltv", "scoring/customer_clv_predicted",
+                                                 "clean/marketing_spend"],
      lambda conn, day, tz, s, _: rules.compute_channel_economics(conn, day, s), _channel_summary),
 ]
 

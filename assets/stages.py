@@ -32,7 +32,7 @@ from lifecycle_pipeline.table_checks import STAGE_COUNTS_SUM, STAGE_ONE_PER_CUST
 from lifecycle_pipeline.vocabulary import STAGES
 
 _COMMON = {"group_name": "lifecycle", "kinds": {"duckdb", "matplotlib"}, "owners": OWNERS, "tags": {"layer": "lifecycle"}}
-_SCORES = ["customer_features", "rfm_scores", "health_scores", "early_warnings"]
+_SCORES = ["customer_features", "rfm_scores", "health_scores", "early_warnings", "customer_clv_predicted"]
 # blocking checks on the stage tables BI reads (lifecycle_pipeline/table_checks.py)
 STAGE_CHECKS = [STAGE_ONE_PER_CUSTOMER, WARNING_TIERS_LIVE_ONLY, STAGE_COUNTS_SUM]
 

@@ -20,8 +20,8 @@ instead of raising. Typical use in an asset::
     png = charts.stage_distribution(counts, day=day, file_path=path)
     context.add_output_metadata(charts.chart_metadata("stage_distribution", png, path))
 
-Colours are fixed per stage, health band, warning tier, outreach status and source, so a stage has the same
-colour in every chart and on every day.
+Colours are fixed per stage, health band, warning tier, outreach status, source and actual/expected, so a stage
+has the same colour in every chart and on every day.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import io
 import os
 import re
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ import pandas as pd
 from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
@@ -89,6 +91,7 @@ EXCLUSION_COLOURS = dict(
     zip(EXCLUSION_REASONS, ("#e15759", "#ff9d9a", "#f28e2b", "#ffbe7d", "#b6992d", "#d4a6c8", "#9d7660"))
 )
 SOURCE_COLOURS = dict(zip(SOURCES, ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")))
+CALIBRATION_COLOURS = {"actual": "#4e79a7", "expected": "#f28e2b"}  # clv_calibration: what happened, the model
 EXTRA_COLOURS = ("#9c755f", "#ff9da7", "#86bcb6", "#8cd17d", "#f1ce63", "#d37295", "#499894", "#79706e")
 
 
@@ -679,6 +682,110 @@ def _draw_quarantine(fig: Figure, daily: pd.DataFrame, totals: pd.DataFrame, tit
     _legend(top, reverse=False)
     _heatmap(bottom, totals, "Oranges", xlabel="source", ylabel="rule")
     bottom.set_title(f"rows by rule and source, {days} days", fontsize=10, color=TEXT)
+
+
+# --- 8. purchase-model calibration -------------------------------------------------------------------------
+
+
+def clv_calibration(df_frequency: pd.DataFrame | None, df_tracking: pd.DataFrame | None, *,
+                    day: DayLike | None = None, file_path: str | os.PathLike | None = None) -> bytes:
+    """How well the purchase model predicted the holdout that ends on ``day``, in two panels: actual vs expected
+    purchase days per customer in the holdout for each frequency group (bars, customers under each group),
+    and the calibration cohort's cumulative repeat purchase days, actual vs expected, over time with the
+    calibration end marked and the holdout shaded (lines).
+
+    ``df_frequency``: ``scoring.clv_calibration`` rows - ``frequency_group`` ('0' ... '7+'), ``frequency_min``
+    (their order), ``customers``, ``actual_mean``, ``expected_mean``, ``calibration_end``, ``reason``.
+    ``df_tracking``: ``scoring.clv_calibration_tracking`` rows - ``period_end``, ``actual_cumulative``,
+    ``expected_cumulative``, ``calibration_end``, ``reason``. With an ``as_of_date`` column only ``day``'s rows
+    are drawn. No customers and no tracking rows: the "No data" image. Every expected figure NULL (no usable
+    fit): a "No model calibration" image that gives the ``reason``.
+    """
+    end = _end_day(day, [(df_frequency, "as_of_date"), (df_tracking, "as_of_date")])
+    title = f"Purchase model calibration, holdout to {_label(end)}"
+    frequency, tracking = (_of_day(df, end) for df in (df_frequency, df_tracking))
+    if _total(frequency, "customers") == 0:
+        frequency = None
+    if _is_empty(tracking):
+        tracking = None
+    if frequency is None and tracking is None:
+        return _no_data(title, end, file_path)
+    expected = [pd.to_numeric(df[col], errors="coerce") for df, col in
+                ((frequency, "expected_mean"), (tracking, "expected_cumulative")) if df is not None]
+    if all(values.isna().all() for values in expected):
+        reasons = [r for df in (frequency, tracking) if df is not None and "reason" in df.columns
+                   for r in df["reason"] if isinstance(r, str) and r]
+        return render(_draw_calibration_unavailable, title, end, reasons[0] if reasons else None,
+                      file_path=file_path)
+    if frequency is not None:
+        frequency = frequency.sort_values("frequency_min" if "frequency_min" in frequency.columns
+                                          else "frequency_group")
+    if tracking is not None:
+        tracking = tracking.assign(period_end=pd.to_datetime(tracking["period_end"])).sort_values("period_end")
+    cut = _calibration_end(frequency, tracking)
+    return render(_draw_calibration, frequency, tracking, cut, end, title, file_path=file_path,
+                  figsize=(9.0, 4.2))
+
+
+def _of_day(df: pd.DataFrame | None, end: pd.Timestamp | None) -> pd.DataFrame | None:
+    """``df``'s rows of the day ``end`` when it has an ``as_of_date`` column, else ``df``."""
+    if _is_empty(df) or end is None or "as_of_date" not in df.columns:
+        return df
+    return df.loc[pd.to_datetime(df["as_of_date"]).dt.normalize() == end]
+
+
+def _calibration_end(*frames: pd.DataFrame | None) -> pd.Timestamp | None:
+    days = [pd.to_datetime(df["calibration_end"]).max() for df in frames
+            if df is not None and "calibration_end" in df.columns]
+    days = [d for d in days if not pd.isna(d)]
+    return days[0].normalize() if days else None
+
+
+def _draw_calibration_unavailable(fig: Figure, title: str, end: pd.Timestamp | None, reason: str | None) -> None:
+    fig.suptitle(title, fontsize=11, color=TEXT)
+    ax = fig.add_subplot()
+    _panel_no_data(ax, f"No model calibration for {_label(end)}")
+    if reason:
+        ax.text(0.5, 0.32, textwrap.fill(reason, 90), ha="center", va="top", fontsize=FONT, color="#666666",
+                transform=ax.transAxes)
+
+
+def _draw_calibration(fig: Figure, frequency: pd.DataFrame | None, tracking: pd.DataFrame | None,
+                      cut: pd.Timestamp | None, end: pd.Timestamp | None, title: str) -> None:
+    fig.suptitle(title, fontsize=11, color=TEXT)
+    left, right = fig.subplots(1, 2, width_ratios=(1, 1))
+    weeks = f"{(end - cut).days / 7:g} weeks" if cut is not None and end is not None else "the holdout"
+    if frequency is None:
+        _panel_no_data(left, "No customers")
+    else:
+        x = np.arange(len(frequency))
+        for offset, (kind, col) in zip((-0.2, 0.2), (("actual", "actual_mean"), ("expected", "expected_mean"))):
+            left.bar(x + offset, pd.to_numeric(frequency[col], errors="coerce").to_numpy(dtype=float), width=0.4,
+                     color=CALIBRATION_COLOURS[kind], label=kind)
+        labels = [f"{g}\n{compact(n)}" for g, n in zip(frequency["frequency_group"], frequency["customers"])]
+        left.set_xticks(x, labels)
+        _style(left)
+        left.set_xlabel("repeat purchases by the calibration end\n(customers)", fontsize=FONT, color=TEXT)
+        left.set_ylabel("purchase days per customer", fontsize=FONT, color=TEXT)
+        left.set_title(f"in the holdout ({weeks})", fontsize=10, color=TEXT)
+    if tracking is None:
+        _panel_no_data(right, "No purchases over time")
+    else:
+        days = tracking["period_end"].to_numpy()
+        if cut is not None:
+            right.axvspan(cut, days[-1], color="#f2f2f2", linewidth=0)
+            right.axvline(cut, color="#888888", linewidth=0.8, linestyle=":")
+            right.annotate("calibration end", (cut, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                           textcoords="offset points", ha="left", va="top", fontsize=FONT, color=TEXT)
+        for kind, col, style in (("actual", "actual_cumulative", "-"), ("expected", "expected_cumulative", "--")):
+            right.plot(days, pd.to_numeric(tracking[col], errors="coerce").to_numpy(dtype=float), style,
+                       color=CALIBRATION_COLOURS[kind], linewidth=1.5, label=kind)
+        _style(right)
+        _date_axis(right)
+        right.set_ylabel("repeat purchase days, cumulative", fontsize=FONT, color=TEXT)
+        right.set_title("calibration cohort over time", fontsize=10, color=TEXT)
+    handles = [Patch(color=CALIBRATION_COLOURS[kind], label=kind) for kind in ("actual", "expected")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=FONT, frameon=False)
 
 
 # --- Dagster metadata ---------------------------------------------------------------------------------------

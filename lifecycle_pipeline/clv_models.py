@@ -474,6 +474,32 @@ def expected_purchases(model: str, params, t, x, t_x, T) -> np.ndarray:
     return alive * _expected_if_alive(mbg, values, float(t.flat[0]), x_u, T_u)[index].reshape(x.shape)
 
 
+def expected_purchases_unconditional(model: str, params, t) -> np.ndarray:
+    """E[X(t)]: expected repeat purchases in ``(0, t]`` of a customer whose first purchase was at 0, knowing
+    nothing else (the population mean curve; for the expected cumulative purchases of a cohort). Vectorised
+    over ``t`` (time units since the first purchase, >= 0; ``t = 0`` gives 0).
+
+    BG/NBD, FHL (2005a) eq. (9)::
+
+        E[X(t)] = (a+b-1)/(a-1) * [1 - (alpha/(alpha+t))^r * 2F1(r, b; a+b-1; t/(alpha+t))]
+
+    MBG/NBD, Batislam et al. (2007)::
+
+        E[X(t)] = b/(a-1) * [1 - (alpha/(alpha+t))^r * 2F1(r, b+1; a+b; t/(alpha+t))]
+
+    (lifetimes' ``expected_number_of_purchases_up_to_time`` of ``BetaGeoFitter`` / ``ModifiedBetaGeoFitter``).
+    Both are :func:`expected_purchases` at x = t_x = T = 0: P(alive) there is 1 (BG/NBD) or b/(a+b) (MBG/NBD,
+    the first coin), times the bracket with the posterior b' = b (+1), so the same Euler-transformed series and
+    ``a == 1`` handling apply. As t grows it tends to E[1/p] = (a+b-1)/(a-1) (BG/NBD) or b/(a-1) (MBG/NBD),
+    and is infinite in the limit for a <= 1.
+    """
+    _check_model(model)
+    t = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("t must be finite and >= 0")
+    return expected_purchases(model, params, t, 0.0, 0.0, 0.0)
+
+
 def _distinct_x_and_T(x: np.ndarray, T: np.ndarray, min_size: int = 20_000):
     """(distinct x, matching T, index of each customer) for large arrays of whole-number x, else None.
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, write_day
+from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, layout_matches, table_exists, write_day
 from lifecycle_pipeline.rule_settings import ScoringSettings
 
 LOG_TABLE = "scoring.customer_state_days"
@@ -156,11 +156,22 @@ def update_state(
 
 
 def ensure_state_table(conn: duckdb.DuckDBPyConnection, spec: StateSpec, timezone: str, settings: ScoringSettings) -> None:
-    """Create ``spec``'s table (checked against its dictionary entry), the log and the clean load record."""
+    """Create ``spec``'s table (checked against its dictionary entry), the log and the clean load record.
+
+    The state is a cache of the clean tables: a table left by an older version with another layout
+    is dropped and made anew instead of asking for a manual drop. Whenever the table is (re)created,
+    its log rows go too, so no day claims a state the new table does not hold: the next day is
+    computed from scratch.
+    """
     ensure_loads_table(conn)
     conn.execute("create schema if not exists scoring")
     conn.execute(_LOG_DDL)
+    if table_exists(conn, spec.table) and not layout_matches(conn, spec.table):
+        conn.execute(f"drop table {spec.table}")
+    created = not table_exists(conn, spec.table)
     spec.prepare_full(conn)
     params = {**state_params(dt.date(2000, 1, 1), timezone, settings), **dict(spec.full_params)}
     ensure_table(conn, spec.table, spec.full_sql, params)
+    if created:
+        conn.execute(f"delete from {LOG_TABLE} where state = ?", [spec.name])
 

@@ -32,11 +32,31 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchall()[0][0] > 0
 
 
+def _documented_columns(table: str) -> list[tuple[str, str]]:
+    return [(name, type_) for name, type_, _ in TABLES[table].columns]
+
+
+def layout_matches(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the existing ``table`` has exactly the columns (names, types, order) of its dictionary entry."""
+    return describe_columns(conn, table) == _documented_columns(table)
+
+
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Upgrade a table of an older version whose columns are a prefix of the documented ones: add the new
+    trailing columns (NULL in the rows already written, until their days are recomputed). Any other
+    difference is left for ``ensure_table`` to report."""
+    actual, expected = describe_columns(conn, table), _documented_columns(table)
+    if len(actual) < len(expected) and expected[: len(actual)] == actual:
+        for name, type_ in expected[len(actual):]:
+            conn.execute(f"alter table {table} add column {quote_ident(name)} {type_}")
+        apply_comments(conn, table)
+
+
 def ensure_table(
     conn: duckdb.DuckDBPyConnection, table: str, select_sql: str | None = None, params: dict | None = None
 ) -> None:
     """Create ``table`` if missing (from ``select_sql``'s columns, or else from its dictionary entry),
-    then check it against the dictionary."""
+    add the columns a newer version appended to it, then check it against the dictionary."""
     conn.execute(f"create schema if not exists {table.split('.')[0]}")
     if not table_exists(conn, table):
         if select_sql is None:
@@ -46,9 +66,9 @@ def ensure_table(
             statement = f"create table {table} as {select_sql} limit 0"
             conn.execute(statement, bind(statement, params))
         apply_comments(conn, table)
-    actual = describe_columns(conn, table)
-    expected = [(name, type_) for name, type_, _ in TABLES[table].columns]
-    if actual != expected:
+    _add_new_columns(conn, table)
+    if not layout_matches(conn, table):
+        actual, expected = describe_columns(conn, table), _documented_columns(table)
         missing = [c for c in expected if c not in actual]
         extra = [c for c in actual if c not in expected]
         raise TableLayoutError(

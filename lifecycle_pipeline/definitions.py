@@ -3,6 +3,7 @@
 import dagster as dg
 
 from lifecycle_pipeline.assets.clean import build_clean_assets
+from lifecycle_pipeline.assets.clv import build_clv_assets
 from lifecycle_pipeline.assets.ingestion import build_ingestion_assets
 from lifecycle_pipeline.assets.outreach import build_outreach_assets
 from lifecycle_pipeline.assets.publish import build_publish_assets
@@ -12,6 +13,7 @@ from lifecycle_pipeline.freshness import apply_freshness_policies
 from lifecycle_pipeline.jobs import build_jobs
 from lifecycle_pipeline.partitions import build_daily_partitions
 from lifecycle_pipeline.resources import (
+    ClvConfig,
     LandingZone,
     OutreachConfig,
     QualityConfig,
@@ -37,6 +39,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             *build_ingestion_assets(daily),
             *build_clean_assets(daily),
             *build_scoring_assets(daily, settings.data_dir),  # charts: <data dir>/charts/
+            *build_clv_assets(daily, settings.data_dir),  # predictive value: the stage table carries its P(alive)
             *build_stage_assets(daily, settings.data_dir),
             *build_outreach_assets(daily, settings.data_dir),
             *build_publish_assets(daily, settings),  # bi/published_days: after the final tables
@@ -52,6 +55,7 @@ def build_definitions(settings: ProjectSettings) -> dg.Definitions:
             "quality": QualityConfig(data_docs_dir=str(settings.data_dir / "data_docs")),
             "scoring": ScoringConfig(),
             "stages": StageConfig(),
+            "clv": ClvConfig(),
             "outreach": OutreachConfig(
                 playbook_path=str(settings.playbook_path) if settings.playbook_path else None,
                 export_dir=str(settings.outreach_export_dir),

@@ -43,7 +43,24 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks this before storing every asset-check result and every tagged materialization (a new
+        engine and a schema query each time, ~2 ms). A table that exists stays (migrations only add
+        tables), so a yes is remembered until :meth:`wipe`; a no is asked again. No lock: this is called
+        while ``_db_lock`` may be held, and a set is safe to share."""
+        if table_name in self._tables_seen:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_seen.add(table_name)
+        return found
+
+    def wipe(self) -> None:
+        self._tables_seen.clear()
+        super().wipe()
 
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.get(shard)

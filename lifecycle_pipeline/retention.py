@@ -27,6 +27,7 @@ PRUNED_TABLES = (
     "scoring.health_scores",
     "scoring.early_warnings",
     "scoring.customer_ltv",
+    "scoring.customer_clv_predicted",
     "lifecycle.customer_stage_daily",
     "outreach.outreach_list",
 )

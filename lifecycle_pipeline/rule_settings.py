@@ -1,6 +1,6 @@
 """The settings of the business rules: scoring windows, weights and thresholds, and the lifecycle stage presets.
 
-A leaf module (it imports nothing of the project), so the rules (``scoring.py``,
+A leaf module (it imports only the value lists of ``vocabulary.py``), so the rules (``scoring.py``,
 ``stages.py``), the Dagster resources and the data dictionary's texts can all read the same
 definitions and defaults (DOMAIN.md) without importing each other.
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
+
+from lifecycle_pipeline.vocabulary import CHANNEL_LTV_SOURCES
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class ScoringSettings:
     cohort_days: int = 365  # a channel's cohort: customers it acquired in this many days
     ltv_cac_low: float = 1.0  # below: the channel loses money
     ltv_cac_high: float = 3.0  # above: keep / scale the channel
+    # the cohort LTV of channel economics: "formula" (customer_ltv.expected_ltv) or "predicted" (the
+    # BG/NBD + Gamma-Gamma expected value, scoring.customer_clv_predicted.expected_value_12m)
+    channel_ltv: str = "formula"
 
     def __post_init__(self):
         weights = (self.weight_activity, self.weight_adoption, self.weight_service, self.weight_nps)
@@ -59,6 +64,8 @@ class ScoringSettings:
             raise ValueError("promoter_min must be above passive_min")
         if not 0 < self.tier1_drop_pct < 100:
             raise ValueError(f"tier1_drop_pct must be between 1 and 99, got {self.tier1_drop_pct}")
+        if self.channel_ltv not in CHANNEL_LTV_SOURCES:
+            raise ValueError(f"channel_ltv must be one of {', '.join(CHANNEL_LTV_SOURCES)}, got {self.channel_ltv!r}")
         object.__setattr__(self, "aha_event_types", tuple(self.aha_event_types))
 
     def params(self) -> dict:

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from lifecycle_pipeline import sql
+from lifecycle_pipeline.clv import PREDICTED_TABLE
 from lifecycle_pipeline.customer_state import ensure_state_table, update_state
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, replace_day, write_day
 from lifecycle_pipeline.db import transaction
@@ -105,6 +106,8 @@ def compute_ltv(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Scori
 
 
 def compute_channel_economics(conn: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ScoringSettings) -> int:
-    """Rebuild ``scoring.channel_economics`` for ``as_of`` from that day's LTV and the marketing spend."""
+    """Rebuild ``scoring.channel_economics`` for ``as_of`` from that day's LTV (formula or predicted:
+    ``settings.channel_ltv``) and the marketing spend."""
+    ensure_table(conn, PREDICTED_TABLE)  # read under channel_ltv = "predicted"; empty where it never ran
     return replace_day(conn, CHANNELS_TABLE, as_of, sql.load("scoring/channel_economics"),
                         {"as_of": as_of, **settings.params()})

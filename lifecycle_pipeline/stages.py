@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from lifecycle_pipeline import sql
+from lifecycle_pipeline.clv import PREDICTED_TABLE
 from lifecycle_pipeline.daily_tables import (
     end_of_day,
     ensure_table,
@@ -85,6 +86,8 @@ def build_stage_days(
     params = {"as_of": min(days), **settings.params()}
     conn.register("lifecycle_stage_names", _stage_names())
     try:
+        ensure_table(conn, PREDICTED_TABLE)  # its p_alive: empty where scoring/customer_clv_predicted never ran
+        conn.execute(sql.load("scoring/lifecycle_recency"))  # the stage rule macros (also made with the features)
         ensure_table(conn, DAILY_TABLE, base, params)
         conn.execute(_HISTORY_DDL)
         ensure_table(conn, TRANSITIONS_TABLE, transitions, {"as_of": min(days)})

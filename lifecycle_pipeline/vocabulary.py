@@ -48,6 +48,8 @@ EVENT_TYPES = (
     "email_click",
     "referral_sent",
 )
+# where channel economics takes its cohort LTV from (ScoringSettings.channel_ltv)
+CHANNEL_LTV_SOURCES = ("formula", "predicted")
 ACQUISITION_CHANNELS = ("organic", "paid_search", "social", "display", "affiliate", "email", "referral")
 SUPPRESSION_REASONS = ("unsubscribe", "bounce", "complaint", "manual")
 

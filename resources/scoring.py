@@ -42,6 +42,8 @@ class ScoringConfig(ConfigurableResource):
     cohort_days: int = Field(_D.cohort_days, description="A channel's cohort: customers acquired in these days.")
     ltv_cac_low: float = Field(_D.ltv_cac_low, description="LTV/CAC below this: channel flagged unprofitable.")
     ltv_cac_high: float = Field(_D.ltv_cac_high, description="LTV/CAC above this: channel flagged to scale.")
+    channel_ltv: str = Field(_D.channel_ltv, description="Cohort LTV of channel economics: formula "
+                             "(customer_ltv.expected_ltv) or predicted (customer_clv_predicted.expected_value_12m).")
 
     def settings(self) -> ScoringSettings:
         return settings_from(self, ScoringSettings)

@@ -105,3 +105,17 @@ def add_suppression(conn, suppressed_at, customer_id=None, email=None, reason="u
         "_source_row) values (?, ?, ?, ?::timestamptz, ?::timestamptz::date, 'f', ?)",
         [customer_id, email, reason, suppressed_at, suppressed_at, next(_row)],
     )
+
+
+def stored_fit(conn, fit_date: dt.date, **changes):
+    """Store a converged MBG/NBD + Gamma-Gamma fit of ``fit_date`` (moderate, CDNOW-like parameters; ``changes``
+    overrides any field) in ``scoring.clv_model_fits``, as the fits asset would; returns it."""
+    from lifecycle_pipeline import clv
+
+    fit = clv.ModelFit(**{
+        "fit_date": fit_date, "model": "mbgnbd", "time_unit_days": 7, "min_repeat_buyers": 30, "customers": 1000,
+        "repeat_buyers": 500, "r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614, "log_likelihood": -1.0,
+        "converged": True, "spend_customers": 500, "p": 6.25, "q": 3.74, "gamma": 15.44,
+        "spend_log_likelihood": -1.0, "spend_converged": True, "reason": None, **changes})
+    clv.write_fit(conn, fit)
+    return fit

@@ -35,7 +35,7 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
     """
     wanted = {dg.AssetKey(k.split("/")) for k in keys}
     selection = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & wanted]
-    resources = {k: defs.resources[k] for k in ("duckdb", "landing", "quality", "scoring", "stages", "outreach")}
+    resources = {k: defs.resources[k] for k in ("duckdb", "landing", "quality", "scoring", "stages", "outreach", "clv")}
     if quality is not None:
         resources["quality"] = quality
     tags = kwargs.pop("tags", None)

@@ -118,3 +118,22 @@ def test_benchmark_l_tiny_with_history_compare(tmp_path):
     assert result["history_ratio_3y_1y"] > 0
     history = result["history_compare"]
     assert history["bulk_history_rows_3y"]["orders"] > history["bulk_history_rows_1y"]["orders"]
+
+
+def test_the_clv_fit_benchmark_writes_converged_fits_and_the_target(tmp_path):
+    """``python -m benchmarks.clv_fit`` at 20k customers, without lifetimes (its own subprocess): the
+    simulated summaries are fitted by every model and the JSON carries the figures the README quotes."""
+    output = tmp_path / "clv_fit.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.clv_fit", "--customers", "20000", "--no-lifetimes", "--out", str(output)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(output.read_text())
+    assert (result["scenario"], result["customers"], result["target_seconds"]) == ("clv_fit", 20000, 10.0)
+    assert 0 < result["repeat_buyers"] < 20000
+    for model in ("mbgnbd", "bgnbd", "gamma_gamma"):
+        assert result["ours"][model]["converged"] is True and result["ours"][f"{model}_seconds"] > 0
+    # BG/NBD recovers the parameters it was simulated with (r 0.25, a 0.8, b 2.4) at this size roughly
+    assert result["ours"]["bgnbd"]["params"]["r"] == pytest.approx(0.25, rel=0.3)
+    assert result["lifetimes"] is None and result["lifetimes_reason"]

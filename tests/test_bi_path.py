@@ -21,6 +21,8 @@ import duckdb
 import pytest
 
 from lifecycle_pipeline import publish, scoring
+from lifecycle_pipeline.clv import ClvSettings, compute_clv_predicted
+from lifecycle_pipeline.clv_calibration import compute_clv_calibration
 from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES, describe_columns
 from lifecycle_pipeline.dictionary import TABLES as ALL_TABLES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
@@ -49,11 +51,13 @@ BIN = Path(sys.executable).parent
 
 def compute_days(conn, days, export_root: Path) -> None:
     """Everything the publish reads, for ``days``, by the same functions the assets run."""
-    settings, book = scoring.ScoringSettings(), load_playbook()
+    settings, book, clv_settings = scoring.ScoringSettings(), load_playbook(), ClvSettings(min_repeat_buyers=5)
     for day in days:
         score_days(conn, [day])
         scoring.compute_ltv(conn, day, settings)
+        compute_clv_predicted(conn, day, clv_settings, settings.gross_margin, StageSettings())
         scoring.compute_channel_economics(conn, day, settings)
+    compute_clv_calibration(conn, days[-1], clv_settings)
     build_stage_days(conn, days, StageSettings())
     for day in days:
         compute_kpis(conn, day, "UTC", StageSettings())

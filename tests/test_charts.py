@@ -123,6 +123,26 @@ def quarantine(rows: int = 4) -> pd.DataFrame:
     )
 
 
+def calibration_frequency(scale: float = 1.0, reason: str | None = None) -> pd.DataFrame:
+    """``scoring.clv_calibration`` rows of DAY (``reason``: no usable fit, expected NULL)."""
+    groups = ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    customers = [900, 400, 210, 120, 70, 40, 25, 60]
+    actual = [scale * (0.1 + 0.3 * i) for i in range(8)]
+    expected = [None if reason else 0.12 + 0.28 * i for i in range(8)]
+    return pd.DataFrame({"as_of_date": DAY, "frequency_group": groups, "frequency_min": range(8),
+                         "calibration_end": DAY - timedelta(weeks=26), "customers": customers,
+                         "actual_mean": actual, "expected_mean": expected, "reason": reason})
+
+
+def calibration_tracking(scale: float = 1.0, reason: str | None = None) -> pd.DataFrame:
+    """``scoring.clv_calibration_tracking`` rows of DAY: weekly cumulative purchases, 52 weeks."""
+    ends = [DAY - timedelta(weeks=w) for w in reversed(range(52))]
+    return pd.DataFrame({"as_of_date": DAY, "period_end": ends, "calibration_end": DAY - timedelta(weeks=26),
+                         "actual_cumulative": [int(scale * 40 * i) for i in range(52)],
+                         "expected_cumulative": [None if reason else 38.5 * i for i in range(52)],
+                         "reason": reason})
+
+
 # chart name -> (render from data(variant), render from empty frames); variant 0 and 1 differ in their data
 CHARTS = {
     "stage_distribution": (
@@ -157,6 +177,10 @@ CHARTS = {
     "quarantine_summary": (
         lambda v: charts.quarantine_summary(quarantine(4 + 10 * v), day=DAY),
         lambda: charts.quarantine_summary(pd.DataFrame(), day=DAY),
+    ),
+    "clv_calibration": (
+        lambda v: charts.clv_calibration(calibration_frequency(1 + v / 2), calibration_tracking(1 + v / 2), day=DAY),
+        lambda: charts.clv_calibration(pd.DataFrame(), pd.DataFrame(), day=DAY),
     ),
 }
 
@@ -228,6 +252,26 @@ def test_one_day_of_history_and_unknown_values_still_render():
     assert_small_png(only_counts)
     assert only_uplift != only_counts
     assert_small_png(charts.health_bands(health_today(), None, day=DAY))
+
+
+def test_calibration_without_expectations_names_the_reason_instead_of_drawing():
+    few = "no usable mbgnbd fit at the calibration end 2025-07-07: too few repeat buyers: 3 customers with x > 0"
+    none = "no buyers by the calibration end 2025-07-07"
+    unusable = charts.clv_calibration(calibration_frequency(reason=few), calibration_tracking(reason=few), day=DAY)
+    assert_small_png(unusable)
+    assert unusable not in (rendered("clv_calibration", 0), charts.clv_calibration(None, None, day=DAY))
+    assert unusable != charts.clv_calibration(calibration_frequency(reason=none), calibration_tracking(reason=none),
+                                              day=DAY)  # the reason is in the image
+    # empty groups only (no customers) and no tracking rows: no data
+    empty_groups = calibration_frequency().assign(customers=0)
+    assert charts.clv_calibration(empty_groups, None, day=DAY) == charts.clv_calibration(None, None, day=DAY)
+    # one panel without data still draws the other; rows of another day are left out
+    only_groups = charts.clv_calibration(calibration_frequency(), None, day=DAY)
+    assert_small_png(only_groups)
+    assert only_groups != rendered("clv_calibration", 0)
+    other_day = calibration_tracking(3.0).assign(as_of_date=DAY - timedelta(days=1))
+    both = pd.concat([calibration_tracking(), other_day])
+    assert charts.clv_calibration(calibration_frequency(), both, day=DAY) == rendered("clv_calibration", 0)
 
 
 def test_file_path_gets_the_full_size_png(tmp_path):

@@ -33,6 +33,7 @@ from lifecycle_pipeline.clv_models import (
     MBGNBD,
     expected_avg_value,
     expected_purchases,
+    expected_purchases_unconditional,
     expected_value,
     fit_bgnbd,
     fit_gamma_gamma,
@@ -407,3 +408,65 @@ def test_large_inputs_evaluated_per_distinct_x_and_T_give_the_same_predictions(m
         for i in chunks]), rel=1e-12)
     assert purchases == pytest.approx(np.concatenate([
         expected_purchases(MBGNBD, mbg_fit.params, 52.0, x[i], t_x[i], T[i]) for i in chunks]), rel=1e-12)
+
+
+# --- unconditional expectation E[X(t)] -----------------------------------------------------------------------
+
+
+def hand_expected_unconditional(model: str, prm: dict, t: float) -> float:
+    """FHL (2005a) eq. (9) for BG/NBD; Batislam et al. (2007) for MBG/NBD -- as lifetimes'
+    ``expected_number_of_purchases_up_to_time`` of BetaGeoFitter / ModifiedBetaGeoFitter writes them."""
+    r, alpha, a, b = prm["r"], prm["alpha"], prm["a"], prm["b"]
+    z = t / (alpha + t)
+    if model == BGNBD:
+        return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1_series(r, b, a + b - 1, z))
+    return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1_series(r, b + 1, a + b, z))
+
+
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD])
+@pytest.mark.parametrize("prm", [PAPER_BGNBD, BTYDPLUS_MBGNBD, {"r": 1.5, "alpha": 3.0, "a": 2.5, "b": 0.8}])
+def test_unconditional_expected_purchases_match_the_published_formulas(model, prm):
+    t = np.array([0.5, 1.0, 13.0, 39.0, 78.0])
+    got = expected_purchases_unconditional(model, prm, t)
+    assert got.shape == t.shape
+    assert got == pytest.approx([hand_expected_unconditional(model, prm, v) for v in t], rel=1e-9)
+    # a brand-new customer (x = t_x = T = 0) of the conditional expectation, and scalar t
+    assert float(expected_purchases_unconditional(model, prm, 39.0)) == pytest.approx(
+        float(expected_purchases(model, prm, 39.0, 0, 0, 0)), rel=1e-12)
+
+
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD])
+@pytest.mark.parametrize("prm", [PAPER_BGNBD, {"r": 1.5, "alpha": 3.0, "a": 2.5, "b": 0.8}])
+def test_unconditional_expected_purchases_agree_with_a_simulation_of_the_model(model, prm):
+    # repeat purchases of new customers in (0, t]: Poisson(lambda t) purchase opportunities, stopped by the
+    # drop-out coin after each repeat purchase (BG/NBD: the number made is Geometric(p) >= 1) and, under
+    # MBG/NBD, also right after the first purchase (Geometric(p) - 1 >= 0)
+    rng = np.random.default_rng(2024)
+    n, horizons = 1_000_000, (4.0, 26.0, 52.0)
+    lam = rng.gamma(prm["r"], 1.0 / prm["alpha"], n)
+    lifetime = rng.geometric(rng.beta(prm["a"], prm["b"], n)) - (1 if model == MBGNBD else 0)
+    expected = expected_purchases_unconditional(model, prm, np.array(horizons))
+    for t, value in zip(horizons, expected, strict=True):
+        made = np.minimum(rng.poisson(lam * t), lifetime)
+        standard_error = made.std() / np.sqrt(n)
+        assert abs(made.mean() - value) < 4 * standard_error, (t, made.mean(), value, standard_error)
+
+
+def test_unconditional_expected_purchases_start_at_zero_rise_to_the_mean_lifetime_and_survive_a_equal_1():
+    prm = {"r": 1.5, "alpha": 3.0, "a": 2.5, "b": 0.8}
+    t = np.linspace(0.0, 2000.0, 401)
+    for model, limit in ((BGNBD, (2.5 + 0.8 - 1) / 1.5), (MBGNBD, 0.8 / 1.5)):  # E[1/p], E[1/p - 1]
+        curve = expected_purchases_unconditional(model, prm, t)
+        assert curve[0] == 0.0 and np.all(np.diff(curve) > 0)
+        assert limit * 0.97 < curve[-1] < limit
+    # the removable 0/0 at a == 1: finite, and between its neighbours
+    near = {"r": 0.3, "alpha": 5.0, "b": 3.0}
+    for model in (BGNBD, MBGNBD):
+        at_one = float(expected_purchases_unconditional(model, {**near, "a": 1.0}, 52.0))
+        below, above = (float(expected_purchases_unconditional(model, {**near, "a": a}, 52.0))
+                        for a in (1.0 - 1e-4, 1.0 + 1e-4))
+        assert np.isfinite(at_one) and min(below, above) <= at_one <= max(below, above)
+    with pytest.raises(ValueError):
+        expected_purchases_unconditional(MBGNBD, prm, [-1.0, 2.0])
+    with pytest.raises(ValueError):
+        expected_purchases_unconditional("pareto", prm, 1.0)

@@ -173,3 +173,19 @@ def test_only_the_last_week_of_state_is_kept(warehouses):
         assert kept == [(DAYS[19] - dt.timedelta(days=customer_state.STATE_DAYS_KEPT), DAYS[19])]
     # the features themselves are kept for every day
     assert incremental.execute("select count(distinct as_of_date) from scoring.customer_features").fetchall() == [(20,)]
+
+
+@pytest.mark.parametrize("how", ["older layout", "dropped by hand"])
+def test_a_state_table_made_anew_is_not_taken_for_yesterday_state(warehouses, how):
+    """A warehouse of an older version: the state table has another layout (or the user dropped it). Its
+    log still names yesterday's state; the new table is empty, so the next day must start from scratch."""
+    incremental, full = warehouses
+    _compare_days(incremental, full, DAYS[:5])
+    if how == "older layout":
+        incremental.execute("alter table scoring.customer_order_state drop column first_day_revenue")
+    else:
+        incremental.execute("drop table scoring.customer_order_state")
+    modes = _compare_days(incremental, full, DAYS[5:8])  # the tables equal the from-scratch ones
+    assert modes == [("incremental", "full"), ("incremental", "incremental"), ("incremental", "incremental")]
+    columns = [r[0] for r in incremental.execute("describe scoring.customer_order_state").fetchall()]
+    assert "first_day_revenue" in columns

@@ -51,7 +51,7 @@ def test_a_table_left_by_an_older_layout_fails_with_how_to_fix_it(tmp_path):
     add_customer(conn, "C1")
     compute_customer_features(conn, DAY, "UTC", ScoringSettings())
     conn.execute("create schema if not exists scoring")
-    conn.execute("create table scoring.health_scores (as_of_date date, customer_id varchar, health_score double)")
+    conn.execute("create table scoring.health_scores (as_of_date date, customer_id varchar, health_score varchar)")
     with pytest.raises(TableLayoutError, match=r"scoring.health_scores does not have the documented layout .*"
                                                r"drop table scoring.health_scores\`\) and backfill"):
         compute_health(conn, DAY, ScoringSettings())
@@ -98,7 +98,7 @@ def test_the_documented_bi_queries_answer_on_a_customer_journey(tmp_path):
 
 def test_every_derived_table_has_its_entry_beside_the_sql_that_builds_it():
     entries = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sql").rglob("*.yml"))
-    assert entries == sorted(doc.source for doc in TABLES.values()) and len(entries) == 17
+    assert entries == sorted(doc.source for doc in TABLES.values()) and len(entries) == 21
     for name, doc in TABLES.items():
         schema, table = name.split(".")
         folder = f"sql/{LAYER_OF_SCHEMA[schema]}"
@@ -239,3 +239,23 @@ def test_an_invalid_entry_fails_naming_the_file_and_the_problem(tmp_path, old, n
     with pytest.raises(DictionaryError, match=message):
         load_tables(_root(tmp_path, ENTRY.replace(old, new)))
 
+
+
+def test_a_table_of_an_older_version_gets_the_columns_appended_since(tmp_path):
+    """An upgrade that appends columns (e.g. p_alive on the stage table) keeps the rows written before, with
+    NULL in the new columns, and documents them; any other difference still fails (test above)."""
+    from lifecycle_pipeline.daily_tables import ensure_table
+
+    conn = new_warehouse(tmp_path / "w.duckdb")
+    table = "lifecycle.customer_stage_daily"
+    doc = TABLES[table]
+    older = [(name, type_) for name, type_, _ in doc.columns if name != "p_alive"]
+    assert doc.columns[-1][0] == "p_alive"  # the column this version appended
+    conn.execute("create schema lifecycle")
+    conn.execute(f"create table {table} ({', '.join(f'{n} {t}' for n, t in older)})")
+    conn.execute(f"insert into {table} (as_of_date, customer_id, stage) values (?, 'C1', 'new')", [DAY])
+    ensure_table(conn, table)
+    assert conn.execute(f"select customer_id, stage, p_alive from {table}").fetchall() == [("C1", "new", None)]
+    comment = conn.execute("select comment from duckdb_columns() where table_name = 'customer_stage_daily' "
+                           "and column_name = 'p_alive'").fetchall()
+    assert comment == [({n: m for n, _t, m in doc.columns}["p_alive"],)]

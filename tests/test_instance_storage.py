@@ -43,3 +43,30 @@ def test_a_range_backfill_is_recorded_per_day_and_read_back_by_a_fresh_instance(
         assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         records = default.fetch_materializations(dg.AssetRecordsFilter(asset_key=upstream.key), limit=100).records
         assert len(records) == 32  # 31 days of the backfill + the re-run of the last day
+
+
+@dg.asset(partitions_def=DAYS, check_specs=[dg.AssetCheckSpec("rows_positive", asset="checked")])
+def checked() -> dg.MaterializeResult:
+    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True, metadata={"rows": 3})])
+
+
+def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(tmp_path, monkeypatch):
+    """Dagster asks whether ``asset_check_executions`` exists before storing every check result; the pooled
+    storage asks SQLite once and remembers the yes, and every result is still stored."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    asked: list[str] = []
+    original = SqliteEventLogStorage.has_table
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table",
+                        lambda self, name: asked.append(name) or original(self, name))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        for day in ("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"):
+            assert dg.materialize([checked], instance=instance, partition_key=day).success
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(checked.key, "rows_positive"), limit=10)
+        assert sorted(r.status.value for r in history) == ["PLANNED"] * 4 + ["SUCCEEDED"] * 4
+    assert asked.count("asset_check_executions") == 1

@@ -13,7 +13,7 @@ from lifecycle_pipeline.scoring import (
     compute_customer_features,
     compute_ltv,
 )
-from tests.builders import add_customer, add_order, add_spend, at
+from tests.builders import add_customer, add_order, add_spend, at, stored_fit
 
 AS_OF = dt.date(2026, 3, 31)
 
@@ -111,3 +111,43 @@ def test_a_restated_spend_day_replaces_the_earlier_figure_from_the_day_it_lands(
     assert channels(conn, ago(2))["social"]["spend_window"] == Decimal("100.00")
     score(conn)
     assert channels(conn)["social"]["spend_window"] == Decimal("160.00")
+
+
+def test_channel_economics_can_take_the_cohort_ltv_from_the_predicted_value(conn):
+    """channel_ltv = "predicted": the cohort's average of customer_clv_predicted.expected_value_12m (0 for a
+    customer without an order); a cohort customer without a usable prediction leaves LTV/CAC undefined."""
+    from lifecycle_pipeline import clv
+    from lifecycle_pipeline.clv import ClvSettings
+    from lifecycle_pipeline.stages import StageSettings
+
+    for cid, days in [("PS1", 60), ("PS2", 40), ("PS3", 5)]:
+        add_customer(conn, cid, signup=at(ago(days)), channel="paid_search")
+    add_order(conn, "O1", "PS1", at(ago(60)), 80)
+    add_order(conn, "O2", "PS1", at(ago(20)), 120)
+    add_order(conn, "O3", "PS2", at(ago(40)), 50)  # PS3 never ordered
+    add_spend(conn, ago(5), "paid_search", 90)
+    predicted = ScoringSettings(channel_ltv="predicted")
+    fit = stored_fit(conn, clv.fit_date(AS_OF, 7))
+    score(conn)
+    clv.compute_clv_predicted(conn, AS_OF, ClvSettings(), predicted.gross_margin, StageSettings())
+    formula = channels(conn)["paid_search"]
+    compute_channel_economics(conn, AS_OF, predicted)
+    values = dict(conn.execute("select customer_id, expected_value_12m from scoring.customer_clv_predicted").fetchall())
+    assert set(values) == {"PS1", "PS2"} and all(v > 0 for v in values.values())
+    ps = channels(conn)["paid_search"]
+    mean = round((values["PS1"] + values["PS2"] + 0) / 3, 2)
+    assert (ps["ltv_basis"], ps["cohort_customers"], ps["avg_expected_ltv"]) == ("predicted", 3, mean)
+    assert ps["ltv_to_cac"] == round(float(mean / ps["cac_window"]), 2) and ps["note"] is None
+    assert formula["ltv_basis"] == "formula" and formula["avg_expected_ltv"] != mean
+    # the day's fit is unusable: the predictions are NULL, so is the cohort's LTV, and the note says why
+    stored_fit(conn, fit.fit_date, converged=False, r=None, reason="mbgnbd: test")
+    clv.compute_clv_predicted(conn, AS_OF, ClvSettings(), predicted.gross_margin, StageSettings())
+    compute_channel_economics(conn, AS_OF, predicted)
+    ps = channels(conn)["paid_search"]
+    assert (ps["avg_expected_ltv"], ps["ltv_to_cac"], ps["ltv_cac_flag"]) == (None, None, None)
+    assert ps["note"] == "2 cohort customers have no predicted value (no usable CLV fit): LTV/CAC undefined"
+
+
+def test_an_unknown_channel_ltv_source_is_refused():
+    with pytest.raises(ValueError, match="channel_ltv must be one of formula, predicted, got 'magic'"):
+        ScoringSettings(channel_ltv="magic")

@@ -21,7 +21,7 @@ from lifecycle_pipeline.outreach.rendering import Renderer, TemplateProblem
 from lifecycle_pipeline.outreach.uplift import compute_uplift
 from lifecycle_pipeline.stages import StageSettings, build_stage_days
 from lifecycle_pipeline.vocabulary import STAGES
-from tests.builders import add_customer, add_order, add_suppression, at
+from tests.builders import add_customer, add_order, add_suppression, at, stored_fit
 from tests.scenarios import score_days
 
 D = dt.date(2026, 6, 30)
@@ -299,6 +299,58 @@ def test_entered_targets_only_the_day_of_the_move(conn, tmp_path):
     assert [(d, c, k) for d, c, k, _h in contacts(conn)] == [(day_(-9), "C", "sleepy")]
     run_day(conn, tmp_path, book)  # NEWBIE signed up on D
     assert [(c, k) for d, c, k, _h in contacts(conn) if d == D] == [("NEWBIE", "hello")]
+
+
+def test_model_targets_pick_dormant_customers_by_p_alive_and_expected_value(conn, tmp_path):
+    """p_alive_below / p_alive_above / expected_value_above read the day's predictions (issue 15); a customer
+    without a prediction (a prospect) never matches them."""
+    from lifecycle_pipeline import clv, clv_models
+    from lifecycle_pipeline.clv import ClvSettings
+
+    dormant(conn, "A")  # one order 100 days ago
+    dormant(conn, "B")
+    add_order(conn, "B-0", "B", at(day_(-300)))  # and one 300 days ago
+    dormant(conn, "C")
+    for k, offset in enumerate(range(-400, -100, 7)):  # weekly for 300 days, then silence: C is gone
+        add_order(conn, f"C-{k}", "C", at(day_(offset)))
+    add_customer(conn, "P", signup="2026-06-01T00:00:00Z", email="p@example.com", email_opt_in=True)
+    fit = stored_fit(conn, clv.fit_date(D, 7))
+    book = playbook("""
+  - {id: likely_back, target: {stages: [dormant], p_alive_above: 0.55}, channel: email, template: we_miss_you,
+     priority: 1, holdout_share: 0}
+  - {id: long_shot, target: {stages: [dormant], p_alive_below: 0.55, expected_value_above: 1}, channel: email,
+     template: dormant_recall, priority: 2, holdout_share: 0}
+  - {id: farewell, target: {stages: [dormant], p_alive_below: 0.01}, channel: email, template: we_miss_you,
+     priority: 3, holdout_share: 0}
+  - {id: model_prospects, target: {stages: [prospect], p_alive_below: 0.99}, channel: email, template: prospect_welcome,
+     priority: 4, holdout_share: 0}
+""")
+    score_days(conn, [D])
+    clv.compute_clv_predicted(conn, D, ClvSettings(), 0.3, StageSettings())
+    build_stage_days(conn, [D], StageSettings())
+    build_outreach_day(conn, D, "UTC", book, Renderer(DEFAULT_TEMPLATES), tmp_path / "exports")
+    alive = {cid: float(clv_models.p_alive("mbgnbd", fit.purchase_params(), x, t_x, T)) for cid, x, t_x, T in [
+        ("A", 0, 0, 100 / 7), ("B", 1, 200 / 7, 300 / 7), ("C", 42, 294 / 7, 400 / 7)]}
+    assert alive["B"] > 0.55 > alive["A"] > 0.01 > alive["C"]  # 0.63, 0.49, 0.0004
+    assert decisions(conn) == {("B", "likely_back"): ("contacted", []), ("A", "long_shot"): ("contacted", []),
+                               ("C", "farewell"): ("contacted", [])}
+    stages = dict(conn.execute("select customer_id, stage from lifecycle.customer_stage_daily").fetchall())
+    assert stages == {"A": "dormant", "B": "dormant", "C": "dormant", "P": "prospect"}
+    reasons = dict(conn.execute("select campaign, reason_selected from outreach.outreach_list").fetchall())
+    assert reasons["likely_back"].startswith(f"stage dormant; P(alive) {alive['B']:.2f} above 0.55; priority 1")
+    value = conn.execute("select expected_value_12m from scoring.customer_clv_predicted where customer_id = 'A'"
+                         ).fetchall()[0][0]
+    assert value > 1 and f"expected value {value:.2f} above 1" in reasons["long_shot"]
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("{stages: [dormant], p_alive_above: 0.6, p_alive_below: 0.4}", "p_alive_above 0.6 and p_alive_below 0.4 match"),
+    ("{p_alive_below: 1.5}", "p_alive_below: Input should be less than or equal to 1"),
+    ("{expected_value_above: -3}", "expected_value_above: Input should be greater than or equal to 0"),
+])
+def test_model_targets_are_validated(target, message):
+    with pytest.raises(PlaybookError, match=message):
+        playbook(f"  - {{id: aa, target: {target}, channel: email, template: x, priority: 1}}")
 
 
 def test_holdout_is_stable_and_close_to_its_share_on_10k_customers(conn, tmp_path):

@@ -6,11 +6,11 @@ import ast
 import re
 from pathlib import Path
 
-from lifecycle_pipeline.resources import ScoringConfig, StageConfig
+from lifecycle_pipeline.resources import ClvConfig, ScoringConfig, StageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP = ROOT / "docs" / "rules_to_code.md"
-RESOURCES = {"scoring": ScoringConfig, "stages": StageConfig}
+RESOURCES = {"scoring": ScoringConfig, "stages": StageConfig, "clv": ClvConfig}
 
 
 def _table_cells() -> list[list[str]]:
@@ -43,7 +43,7 @@ def test_every_file_setting_and_test_in_the_map_exists():
             assert function in _test_functions(ROOT / path), f"{rule}: {name} does not exist"
 
 
-def test_every_scoring_and_stage_setting_is_mapped_to_a_rule():
+def test_every_scoring_stage_and_clv_setting_is_mapped_to_a_rule():
     named = {name for cells in _table_cells() for name in _names(cells[2])}
     for resource, config in RESOURCES.items():
         missing = [f for f in config.model_fields if f"{resource}.{f}" not in named]

@@ -267,7 +267,7 @@ def test_stage_assets_on_sample_data_count_every_known_customer_every_day(tmp_pa
     from tests.helpers import materialize_sample_range, query
 
     settings, _defs, keys, result = materialize_sample_range(tmp_path, "2026-02-01", "2026-02-28", seed=5)
-    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 5 + 4 + 1  # + bi/published_days
+    assert result.success and len(keys) == len(SOURCES) * 2 + 7 + 4 + 5 + 4 + 1  # + 4 clv, bi/published_days
     per_day = query(settings, """
         select c.as_of_date, sum(c.customers), k.known_customers,
                (select count(distinct customer_id) from clean.customers where _partition_date <= c.as_of_date)

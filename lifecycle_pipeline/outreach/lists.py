@@ -36,7 +36,8 @@ create or replace temp table outreach_campaigns (
     stages varchar[], entered varchar[], entered_from varchar[], warning_tiers integer[],
     rfm_segments varchar[], health_bands varchar[], cooldown_days integer, holdout_share double,
     offer_code varchar, offer_description varchar, offer_unique boolean, offer_valid_days integer,
-    consent_column varchar, address_column varchar, daily_limit integer
+    consent_column varchar, address_column varchar, daily_limit integer,
+    p_alive_below double, p_alive_above double, expected_value_above double
 )
 """
 
@@ -91,8 +92,9 @@ def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> N
             offer.code if offer else None, offer.description if offer else None,
             offer.unique_per_customer if offer else None, offer.valid_days if offer else None,
             rule.consent, rule.address, c.daily_limit,
+            c.target.p_alive_below, c.target.p_alive_above, c.target.expected_value_above,
         ])
-    conn.executemany("insert into outreach_campaigns values (" + ", ".join("?" * 19) + ")", rows)
+    conn.executemany(f"insert into outreach_campaigns values ({', '.join('?' * len(rows[0]))})", rows)
 
 
 GUARDS = ("without_consent", "suppressed", "over_frequency_cap", "in_cooldown", "second_campaign_same_day")

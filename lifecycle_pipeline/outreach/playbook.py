@@ -62,17 +62,29 @@ class Target(_Strict):
     warning_tiers: list[WarningTier] | None = None
     rfm_segments: list[RfmSegment] | None = None
     health_bands: list[HealthBand] | None = None
+    p_alive_below: float | None = Field(
+        None, gt=0, le=1, description="P(alive) by the purchase model (lifecycle.customer_stage_daily.p_alive) below "
+        "this; customers without a prediction (no order, no usable fit) never match.",
+    )
+    p_alive_above: float | None = Field(None, ge=0, lt=1, description="P(alive) above this (see p_alive_below).")
+    expected_value_above: float | None = Field(
+        None, ge=0, description="Predicted value of the next value_horizon_weeks (scoring.customer_clv_predicted."
+        "expected_value_12m) above this; customers without a prediction never match.",
+    )
 
     @model_validator(mode="after")
     def _meaningful(self) -> Target:
         given = {k: v for k, v in self.model_dump().items() if v is not None}
         if not given:
             raise ValueError("a target needs at least one of " + ", ".join(Target.model_fields))
-        empty = [k for k, v in given.items() if not v]
+        empty = [k for k, v in given.items() if isinstance(v, list) and not v]
         if empty:
             raise ValueError(f"empty list for {', '.join(empty)} (leave the key out to not filter on it)")
         if self.entered_from is not None and self.entered is None:
             raise ValueError("entered_from needs entered (the stages moved into)")
+        if self.p_alive_below is not None and self.p_alive_above is not None \
+                and self.p_alive_above >= self.p_alive_below:
+            raise ValueError(f"p_alive_above {self.p_alive_above} and p_alive_below {self.p_alive_below} match no one")
         return self
 
 

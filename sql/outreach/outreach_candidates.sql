@@ -60,11 +60,15 @@ stage_day as (
         f.favourite_category,
         f.revenue_lifetime,
         f.recency_days as days_since_last_order,
-        h.health_score
+        h.health_score,
+        v.expected_value_12m
     -- each daily table is filtered to the day before the join (not the whole history in the join condition)
     from (select * from lifecycle.customer_stage_daily where as_of_date = $as_of) as s
     inner join (select * from scoring.customer_features where as_of_date = $as_of) as f on f.customer_id = s.customer_id
     left join (select * from scoring.health_scores where as_of_date = $as_of) as h on h.customer_id = s.customer_id
+    left join (
+        select customer_id, expected_value_12m from scoring.customer_clv_predicted where as_of_date = $as_of
+    ) as v on v.customer_id = s.customer_id
 ),
 
 targeted as (
@@ -81,6 +85,10 @@ targeted as (
         and (k.rfm_segments is null or list_contains(k.rfm_segments, d.rfm_segment))
         and (k.health_bands is null or list_contains(k.health_bands, d.health_band))
         and (k.entered_from is null or list_contains(k.entered_from, d.previous_stage))
+        -- the model's view (issue 15): a customer without a prediction (NULL) never matches these
+        and (k.p_alive_below is null or d.p_alive < k.p_alive_below)
+        and (k.p_alive_above is null or d.p_alive > k.p_alive_above)
+        and (k.expected_value_above is null or d.expected_value_12m > k.expected_value_above)
 ),
 
 guarded as (
@@ -168,6 +176,12 @@ select
             case when warning_tiers is not null then 'warning tier ' || warning_tier end,
             case when rfm_segments is not null then 'RFM segment ' || rfm_segment end,
             case when health_bands is not null then 'health band ' || health_band end,
+            case when p_alive_below is not null then printf('P(alive) %.2f below %s', p_alive, p_alive_below::varchar) end,
+            case when p_alive_above is not null then printf('P(alive) %.2f above %s', p_alive, p_alive_above::varchar) end,
+            case
+                when expected_value_above is not null
+                    then printf('expected value %.2f above %s', expected_value_12m, expected_value_above::varchar)
+            end,
             'priority ' || priority || ', first of ' || eligible_campaigns || ' eligible campaign'
             || case when eligible_campaigns > 1 then 's' else '' end
         )

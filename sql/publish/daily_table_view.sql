@@ -5,10 +5,11 @@
 -- (restricts the manifest to its published_through day for the *_current views).
 -- A day folder can hold several files (the current one and superseded ones kept for readers
 -- mid-query); a row shows only when its _publish_id is the one the newest manifest names for its
--- day, so a day is seen whole (one version) or not at all.
+-- day, so a day is seen whole (one version) or not at all. union_by_name: a day published before a
+-- column was added to its table (an upgrade) shows NULL in it until the day is republished.
 create view {view} as
 select {columns}
-from read_parquet({files}, hive_partitioning = true, hive_types = {{'as_of_date': 'DATE'}}) as d
+from read_parquet({files}, hive_partitioning = true, hive_types = {{'as_of_date': 'DATE'}}, union_by_name = true) as d
 semi join (
     select as_of_date, publish_id
     from (

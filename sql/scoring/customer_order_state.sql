@@ -37,19 +37,34 @@ totals as (
     group by customer_id
 ),
 
-rhythm as (
-    -- the customer's own purchase rhythm: median days between consecutive days with a
-    -- completed order; the day before the last such day (the second-latest order day)
+order_days as (
+    -- one row per customer and day with a completed order, with that day's revenue
     select
         customer_id,
+        order_date,
+        sum(amount) as day_revenue
+    from completed
+    group by customer_id, order_date
+),
+
+rhythm as (
+    -- the customer's own purchase rhythm: median days between consecutive days with a
+    -- completed order; the day before the last such day (the second-latest order day);
+    -- the number of order days and the revenue of the first one (the repeat purchases and
+    -- their value behind the BG/NBD summaries, lifecycle_pipeline/clv.py)
+    select
+        customer_id,
+        count(*) as order_days_lifetime,
+        arg_min(day_revenue, order_date) as first_day_revenue,
         median(date_diff('day', previous_day, order_date))::double as median_order_gap_days,
         max(previous_day) as previous_order_date
     from (
         select
             customer_id,
             order_date,
+            day_revenue,
             lag(order_date) over (partition by customer_id order by order_date) as previous_day
-        from (select distinct customer_id, order_date from completed)
+        from order_days
     )
     group by customer_id
 ),
@@ -78,7 +93,9 @@ select
     t.first_order_at,
     t.last_order_at,
     t.orders_lifetime,
+    r.order_days_lifetime,
     t.revenue_lifetime::decimal(38, 2) as revenue_lifetime,
+    r.first_day_revenue::decimal(38, 2) as first_day_revenue,
     f.favourite_category,
     t.gap_last_two_orders_days,
     r.median_order_gap_days,

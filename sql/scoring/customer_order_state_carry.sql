@@ -1,7 +1,8 @@
 -- The order state of the customers whose orders did not change on $as_of: yesterday's state
--- with the windowed figures moved on by one day. Nothing but the window edges changes for
--- them, so only the orders placed on the three edge days are read (every version of those
--- orders is in the temporary table edge_order_versions):
+-- with the windowed figures moved on by one day; the lifetime figures (orders, order days,
+-- revenue, first day's revenue, rhythm) are copied unchanged. Nothing but the window edges
+-- changes for them, so only the orders placed on the three edge days are read (every
+-- version of those orders is in the temporary table edge_order_versions):
 --   $as_of - $rfm_window_days                      leaves the 365-day figures
 --   $as_of - $recent_days                          moves from the recent window to the baseline
 --   $as_of - ($recent_days + $baseline_days)       leaves the baseline
@@ -32,7 +33,9 @@ select
     s.first_order_at,
     s.last_order_at,
     s.orders_lifetime,
+    s.order_days_lifetime,
     s.revenue_lifetime,
+    s.first_day_revenue,
     s.favourite_category,
     s.gap_last_two_orders_days,
     s.median_order_gap_days,
