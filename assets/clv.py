@@ -59,8 +59,7 @@ def fit_metadata(fit: rules.ModelFit) -> dict:
         "fit_customers": dg.MetadataValue.int(fit.customers),
         "fit_repeat_buyers": dg.MetadataValue.int(fit.repeat_buyers),
     }
-    if fit.seconds:  # made in this run (a stored fit's time is not kept)
-        metadata["fit_seconds"] = dg.MetadataValue.float(fit.seconds)
+    metadata["fit_seconds"] = dg.MetadataValue.float(fit.seconds)
     metadata |= {name: dg.MetadataValue.float(getattr(fit, name)) for name in _PARAMS
                  if getattr(fit, name) is not None}
     if fit.reason:

@@ -111,8 +111,7 @@ class ClvSettings:
 
 @dataclass(frozen=True)
 class ModelFit:
-    """One row of ``scoring.clv_model_fits`` (same columns, same order, but ``seconds``). Parameters are None
-    when not fitted."""
+    """One row of ``scoring.clv_model_fits`` (same columns, same order). Parameters are None when not fitted."""
 
     fit_date: dt.date
     model: str
@@ -133,8 +132,8 @@ class ModelFit:
     spend_log_likelihood: float | None
     spend_converged: bool
     reason: str | None
-    # time the two fits took when made in this process (0 for a stored fit); not a column: a re-run must
-    # leave the table exactly as it was (tests/test_kill_safety.py), so the time goes to the run's metadata
+    # time the two fits took; a refit that gives the same fit keeps the stored row, time included, so a
+    # re-run leaves the table exactly as it was (tests/test_kill_safety.py)
     seconds: float = 0.0
 
     def purchase_params(self) -> dict[str, float]:
@@ -149,7 +148,7 @@ class ModelFit:
             settings.model, settings.time_unit_days, settings.min_repeat_buyers)
 
 
-_FIT_COLUMNS = [f.name for f in dataclasses.fields(ModelFit) if f.name != "seconds"]
+_FIT_COLUMNS = [f.name for f in dataclasses.fields(ModelFit)]
 
 
 # --- refit cadence --------------------------------------------------------------------------------------------
@@ -240,14 +239,21 @@ def stored_fit(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSetti
     return fit if fit is not None and fit.matches(settings) else None
 
 
-def write_fit(conn: duckdb.DuckDBPyConnection, fit: ModelFit) -> None:
-    """Replace the stored fit of (fit_date, model) with ``fit``, in one transaction."""
+def write_fit(conn: duckdb.DuckDBPyConnection, fit: ModelFit) -> ModelFit:
+    """Replace the stored fit of (fit_date, model) with ``fit``, in one transaction, and return what is stored:
+    a stored fit equal to ``fit`` in everything but the time it took stays as it is (a deterministic refit of
+    the same summaries, e.g. a re-run of the refit day)."""
     ensure_table(conn, FITS_TABLE)
+    rows = conn.execute(f"select {', '.join(_FIT_COLUMNS)} from {FITS_TABLE} where fit_date = ? and model = ?",
+                        [fit.fit_date, fit.model]).fetchall()
+    if rows and dataclasses.replace(ModelFit(*rows[0]), seconds=fit.seconds) == fit:
+        return ModelFit(*rows[0])
     values = [getattr(fit, name) for name in _FIT_COLUMNS]
     with transaction(conn):
         conn.execute(f"delete from {FITS_TABLE} where fit_date = ? and model = ?", [fit.fit_date, fit.model])
         conn.execute(f"insert into {FITS_TABLE} ({', '.join(_FIT_COLUMNS)}) "
                      f"values ({', '.join('?' for _ in _FIT_COLUMNS)})", values)
+    return fit
 
 
 def fit_for_day(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSettings, *, refit: bool = False,
@@ -262,9 +268,7 @@ def fit_for_day(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSett
             return stored, False
     if summary is None or fitted_on != day:
         summary = clv_summary(conn, fitted_on, settings)
-    fit = fit_models(summary, fitted_on, settings)
-    write_fit(conn, fit)
-    return fit, True
+    return write_fit(conn, fit_models(summary, fitted_on, settings)), True
 
 
 # --- predictions ----------------------------------------------------------------------------------------------

@@ -165,7 +165,11 @@ def test_fits_are_made_on_refit_days_and_reused_in_between(conn):
     assert fits == [(DAY[d], len(_summary(conn, DAY[d], from_state=False))) for d in (42, 49, 56)]
     assert fits[0][1] < fits[1][1]
     # the refit day itself refits; a day in between reuses what is stored
+    stored = conn.execute(f"select * from {clv.FITS_TABLE} order by 1").fetchall()
+    assert all(row[-1] > 0 for row in stored)  # the seconds each fit took
     assert clv.compute_clv_fit(conn, DAY[49], SETTINGS)[1] and not clv.compute_clv_fit(conn, DAY[50], SETTINGS)[1]
+    # the refit of the same summaries gives the same fit: the stored row stays as it was, its time included
+    assert conn.execute(f"select * from {clv.FITS_TABLE} order by 1").fetchall() == stored
     # a fit made with other settings is not reused: another model is another row, another minimum replaces it
     bgnbd, made_now = clv.compute_clv_fit(conn, DAY[50], ClvSettings(model="bgnbd"))
     assert made_now and bgnbd.model == "bgnbd" and bgnbd.fit_date == DAY[49]
