@@ -13,6 +13,7 @@ Real DuckDB files under ``tmp_path``; the maths itself is tested in ``test_clv_m
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import duckdb
 import numpy as np
@@ -251,6 +252,14 @@ def test_recomputing_past_days_after_newer_days_gives_the_same_rows(conn):
 
 # --- the model against the rules -------------------------------------------------------------------------------
 
+def _down(p: float) -> float:
+    return math.floor(p * 100) / 100
+
+
+def _up(p: float) -> float:
+    return math.ceil(p * 100) / 100
+
+
 def test_the_flag_marks_where_p_alive_contradicts_the_days_stage(conn):
     """Real stage rules (ecommerce: active within 45 days, churned after 180, loyal from 5 orders) on the day's
     features, against P(alive) at a stored fit; the stage table, built after, carries the same P(alive)."""
@@ -277,15 +286,25 @@ def test_the_flag_marks_where_p_alive_contradicts_the_days_stage(conn):
     assert alive["burst_loyal"] < SETTINGS.p_alive_low and alive["sparse_churned"] > SETTINGS.p_alive_high
     assert got == {
         "burst_loyal": ("loyal", pytest.approx(alive["burst_loyal"]), True,
-                        f"rules say loyal, but P(alive) is {alive['burst_loyal']:.2f} (below p_alive_low 0.3)"),
+                        f"rules say loyal, but P(alive) is {_down(alive['burst_loyal']):.2f} (below p_alive_low 0.3)"),
         "sparse_churned": ("churned", pytest.approx(alive["sparse_churned"]), True,
-                           (f"rules say churned, but P(alive) is {alive['sparse_churned']:.2f} "
+                           (f"rules say churned, but P(alive) is {_up(alive['sparse_churned']):.2f} "
                             "(above p_alive_high 0.7)")),
         "steady_loyal": ("loyal", pytest.approx(alive["steady_loyal"]), False, None),
         "gone_churned": ("churned", pytest.approx(alive["gone_churned"]), False, None),
         "recent_active": ("active", pytest.approx(alive["recent_active"]), False, None),
         "once_new": ("new", pytest.approx(alive["once_new"]), False, None),
     }
+    # thresholds a hair from the P(alive)s: the P(alive) in the words is rounded away from the threshold, so
+    # they never read as agreement (0.0557 below 0.05574 must not read "0.06"; 0.7306 above 0.73056 not "0.73")
+    close = ClvSettings(p_alive_low=alive["burst_loyal"] + 4e-5, p_alive_high=alive["sparse_churned"] - 4e-5)
+    clv.compute_clv_predicted(conn, day, close, MARGIN, StageSettings())
+    words = dict(conn.execute(f"select customer_id, disagreement from {clv.PREDICTED_TABLE} where rules_disagree"
+                              ).fetchall())
+    shown = {cid: float(text.split("P(alive) is ")[1].split(" ")[0]) for cid, text in words.items()}
+    assert shown == {"burst_loyal": _down(alive["burst_loyal"]), "sparse_churned": _up(alive["sparse_churned"])}
+    assert shown["burst_loyal"] < close.p_alive_low and shown["sparse_churned"] > close.p_alive_high
+    clv.compute_clv_predicted(conn, day, SETTINGS, MARGIN, StageSettings())
     # the stage table, written after, has the same stages and carries P(alive); prospects get NULL
     add_customer(conn, "prospect", signup=at(DAY[1089], "06:00:00"))
     score_days(conn, [day])

@@ -176,8 +176,15 @@ select
             case when warning_tiers is not null then 'warning tier ' || warning_tier end,
             case when rfm_segments is not null then 'RFM segment ' || rfm_segment end,
             case when health_bands is not null then 'health band ' || health_band end,
-            case when p_alive_below is not null then printf('P(alive) %.2f below %s', p_alive, p_alive_below::varchar) end,
-            case when p_alive_above is not null then printf('P(alive) %.2f above %s', p_alive, p_alive_above::varchar) end,
+            -- P(alive) rounded away from the threshold, so the words never contradict the target
+            case
+                when p_alive_below is not null
+                    then printf('P(alive) %.2f below %s', floor(p_alive * 100) / 100, p_alive_below::varchar)
+            end,
+            case
+                when p_alive_above is not null
+                    then printf('P(alive) %.2f above %s', ceil(p_alive * 100) / 100, p_alive_above::varchar)
+            end,
             case
                 when expected_value_above is not null
                     then printf('expected value %.2f above %s', expected_value_12m, expected_value_above::varchar)

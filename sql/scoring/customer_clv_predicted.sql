@@ -50,13 +50,15 @@ select
     case
         when p_alive is not null and stage is not null then alive_but_unlikely or lapsed_but_likely
     end as rules_disagree,
+    -- P(alive) is shown rounded away from the threshold (down when below it, up when above), so the
+    -- words never contradict the flag: 0.2996 below 0.3 reads 0.29, not 0.30
     case
         when alive_but_unlikely
             then printf('rules say %s, but P(alive) is %.2f (below p_alive_low %s)',
-                        stage, p_alive, $p_alive_low::varchar)
+                        stage, floor(p_alive * 100) / 100, $p_alive_low::varchar)
         when lapsed_but_likely
             then printf('rules say %s, but P(alive) is %.2f (above p_alive_high %s)',
-                        stage, p_alive, $p_alive_high::varchar)
+                        stage, ceil(p_alive * 100) / 100, $p_alive_high::varchar)
     end as disagreement,
     reason
 from judged
