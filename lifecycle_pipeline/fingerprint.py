@@ -20,15 +20,16 @@ from lifecycle_pipeline.db import quote_ident
 # incrementally or from scratch): excluded from comparisons by default
 RUN_SPECIFIC = ("quality.landing_loads", "quality.day_status", "quality.quarantine", "clean.partition_loads",
                 "scoring.customer_state_days")
-# the landing file's absolute path: two copies of the same landing files differ only in it
-LOCATION_COLUMNS = ("_source_file",)
+# the landing file's absolute path: two copies of the same landing files differ only in it; and the time
+# a computation took (scoring.clv_model_fits.seconds), which no two machines or runs share
+IGNORED_COLUMNS = ("_source_file", "seconds")
 
 
 def table_fingerprints(
     conn: duckdb.DuckDBPyConnection,
     schemas: tuple[str, ...] | None = None,
     exclude: tuple[str, ...] = RUN_SPECIFIC,
-    ignore_columns: tuple[str, ...] = LOCATION_COLUMNS,
+    ignore_columns: tuple[str, ...] = IGNORED_COLUMNS,
 ) -> dict[str, tuple[int, str]]:
     """``{schema.table: (rows, md5)}`` for every table (not view) in ``schemas`` (default: all), each row
     hashed without ``ignore_columns``."""
