@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lifecycle_pipeline import charts, clv_calibration
+from lifecycle_pipeline import charts, clv_calibration, clv_models
 from lifecycle_pipeline import clv as rules
 from lifecycle_pipeline.assets.common import (
     DUCKDB_WRITER_POOL,
@@ -28,24 +28,30 @@ from lifecycle_pipeline.dictionary import asset_description
 from lifecycle_pipeline.resources import ClvConfig, ScoringConfig, StageConfig, WarehouseResource
 
 FITS_KEY = dg.AssetKey(rules.FITS_TABLE.split("."))
-PREDICTED_KEY = dg.AssetKey(rules.PREDICTED_TABLE.split("."))
 FEATURES_KEY = dg.AssetKey(["scoring", "customer_features"])  # writes the order state the summaries read
 ORDERS_KEY = dg.AssetKey(["clean", "orders"])  # the calibration reads the order versions
-_PARAMS = ("r", "alpha", "a", "b", "p", "q", "gamma")
+_PARAMS = (*clv_models.PURCHASE_PARAMS, *clv_models.GAMMA_GAMMA_PARAMS)
+
+
+def _table_fields(table: str, kinds: set[str]) -> dict:
+    """What the UI shows of a table's asset: key, group, kinds, owners, its dictionary entry."""
+    return {
+        "key": dg.AssetKey(table.split(".")),
+        "group_name": "scoring",
+        "kinds": kinds,
+        "owners": OWNERS,
+        "tags": {"layer": "scoring"},
+        "metadata": derived_table_metadata(table),
+        "description": asset_description(table),
+    }
 
 
 def _common(table: str, partitions_def: dg.PartitionsDefinition) -> dict:
     return {
-        "key": dg.AssetKey(table.split(".")),
-        "group_name": "scoring",
-        "kinds": {"duckdb", "scipy"},
-        "owners": OWNERS,
-        "tags": {"layer": "scoring"},
+        **_table_fields(table, {"duckdb", "scipy"}),
         "partitions_def": partitions_def,
         "backfill_policy": dg.BackfillPolicy.single_run(),
         "pool": DUCKDB_WRITER_POOL,
-        "metadata": derived_table_metadata(table),
-        "description": asset_description(table),
     }
 
 
@@ -169,9 +175,7 @@ def build_clv_assets(partitions_def: dg.PartitionsDefinition, data_dir: Path) ->
             **blocked_metadata(blocked), **partition_row_count(rows_per_day), **fit_metadata(fit), **metadata})
 
     calibration_specs = [
-        dg.AssetSpec(key=dg.AssetKey(table.split(".")), deps=[ORDERS_KEY], group_name="scoring",
-                     kinds={"duckdb", "scipy", "matplotlib"}, owners=OWNERS, tags={"layer": "scoring"},
-                     metadata=derived_table_metadata(table), description=asset_description(table))
+        dg.AssetSpec(deps=[ORDERS_KEY], **_table_fields(table, {"duckdb", "scipy", "matplotlib"}))
         for table in (clv_calibration.FREQUENCY_TABLE, clv_calibration.TRACKING_TABLE)
     ]
 

@@ -228,14 +228,18 @@ def fit_models(summary: pa.Table, day: dt.date, settings: ClvSettings) -> ModelF
     )
 
 
-def stored_fit(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSettings) -> ModelFit | None:
-    """The stored fit of fit date ``day`` for ``settings`` (None: none, or made with other settings)."""
+def _stored(conn: duckdb.DuckDBPyConnection, day: dt.date, model: str) -> ModelFit | None:
+    """The row of (fit date ``day``, ``model``) in ``scoring.clv_model_fits`` (None: none, or no table)."""
     if not table_exists(conn, FITS_TABLE):
         return None
-    columns = ", ".join(_FIT_COLUMNS)
-    rows = conn.execute(f"select {columns} from {FITS_TABLE} where fit_date = ? and model = ?",
-                        [day, settings.model]).fetchall()
-    fit = ModelFit(*rows[0]) if rows else None
+    rows = conn.execute(f"select {', '.join(_FIT_COLUMNS)} from {FITS_TABLE} where fit_date = ? and model = ?",
+                        [day, model]).fetchall()
+    return ModelFit(*rows[0]) if rows else None
+
+
+def stored_fit(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSettings) -> ModelFit | None:
+    """The stored fit of fit date ``day`` for ``settings`` (None: none, or made with other settings)."""
+    fit = _stored(conn, day, settings.model)
     return fit if fit is not None and fit.matches(settings) else None
 
 
@@ -244,10 +248,9 @@ def write_fit(conn: duckdb.DuckDBPyConnection, fit: ModelFit) -> ModelFit:
     a stored fit equal to ``fit`` in everything but the time it took stays as it is (a deterministic refit of
     the same summaries, e.g. a re-run of the refit day)."""
     ensure_table(conn, FITS_TABLE)
-    rows = conn.execute(f"select {', '.join(_FIT_COLUMNS)} from {FITS_TABLE} where fit_date = ? and model = ?",
-                        [fit.fit_date, fit.model]).fetchall()
-    if rows and dataclasses.replace(ModelFit(*rows[0]), seconds=fit.seconds) == fit:
-        return ModelFit(*rows[0])
+    stored = _stored(conn, fit.fit_date, fit.model)
+    if stored is not None and dataclasses.replace(stored, seconds=fit.seconds) == fit:
+        return stored
     values = [getattr(fit, name) for name in _FIT_COLUMNS]
     with transaction(conn):
         conn.execute(f"delete from {FITS_TABLE} where fit_date = ? and model = ?", [fit.fit_date, fit.model])
@@ -272,6 +275,11 @@ def fit_for_day(conn: duckdb.DuckDBPyConnection, day: dt.date, settings: ClvSett
 
 
 # --- predictions ----------------------------------------------------------------------------------------------
+
+
+def finite_array(values: np.ndarray) -> pa.Array:
+    """A float column with NULL where ``values`` is NaN or infinite (never a NaN stored as a number)."""
+    return pa.array(np.where(np.isfinite(values), values, np.nan), pa.float64(), from_pandas=True)
 
 
 def _explain(reason: np.ndarray, where: np.ndarray, text: str) -> None:
@@ -325,7 +333,7 @@ def predict(summary: pa.Table, fit: ModelFit, settings: ClvSettings, margin: flo
     elif x.size:
         values = _predict_with(fit, settings, margin, x, t_x, age, value, reason)
     columns = [summary[name] for name in ("customer_id", "repeat_purchases", "t_x", "age", "avg_repeat_value")]
-    columns += [pa.array(np.where(np.isfinite(v), v, np.nan), pa.float64(), from_pandas=True) for v in values]
+    columns += [finite_array(v) for v in values]
     return pa.Table.from_arrays([*columns, pa.array(reason, pa.string())], schema=_PREDICTIONS)
 
 

@@ -122,10 +122,6 @@ def _cohort_days(conn: duckdb.DuckDBPyConnection, as_of: dt.date, end: dt.date, 
     return conn.sql(statement, params=bind(statement, params)).to_arrow_table()
 
 
-def _finite(values: np.ndarray) -> pa.Array:
-    return pa.array(np.where(np.isfinite(values), values, np.nan), pa.float64(), from_pandas=True)
-
-
 def _tracking(fit: clv.ModelFit, settings: clv.ClvSettings, usable: bool, first: np.ndarray,
               repeat_days: np.ndarray, holdout_days: int) -> pa.Table:
     """The tracking rows (period_end, customers, actual_cumulative, expected_cumulative) of a cohort whose
@@ -150,7 +146,7 @@ def _tracking(fit: clv.ModelFit, settings: clv.ClvSettings, usable: bool, first:
         expected = terms.sum(axis=1)
     days = [fit.fit_date + dt.timedelta(days=int(offset)) for offset in ends]
     return pa.Table.from_arrays([pa.array(days, pa.date32()), pa.array(customers, pa.int64()),
-                                 pa.array(actual, pa.int64()), _finite(expected)], schema=_PERIODS)
+                                 pa.array(actual, pa.int64()), clv.finite_array(expected)], schema=_PERIODS)
 
 
 def compute_clv_calibration(conn: duckdb.DuckDBPyConnection, as_of: dt.date,
@@ -185,7 +181,7 @@ def compute_clv_calibration(conn: duckdb.DuckDBPyConnection, as_of: dt.date,
         with np.errstate(all="ignore"):
             expected = clv_models.expected_purchases(fit.model, fit.purchase_params(), holdout_periods, x, t_x, age)
     customers = pa.Table.from_arrays([summary["customer_id"], pa.array(x.astype(np.int64)), pa.array(holdout),
-                                      _finite(expected)], schema=_CUSTOMERS)
+                                      clv.finite_array(expected)], schema=_CUSTOMERS)
     periods = _tracking(fit, settings, reason is None, first, day_offset[day_offset > first_offset], holdout_days)
 
     params = {"as_of": as_of, "calibration_end": end, "model": fit.model, "reason": reason,
