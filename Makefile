@@ -8,7 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CUSTOMERS ?= 20000
 DAYS ?= 365
-PYTEST_ARGS ?= -m "not slow"
+# the suite runs on every core (pytest-xdist), each test file on one worker (module fixtures built once)
+PYTEST_ARGS ?= -m "not slow" -n auto --dist loadfile
 SCENARIO ?= S
 BENCH_ARGS ?=
 

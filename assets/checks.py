@@ -38,8 +38,10 @@ def table_check_spec(check: TableCheck, partitions_def: dg.PartitionsDefinition)
                              blocking=True, partitions_def=partitions_def)
 
 
-def _materializations(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions: list[str]) -> dict:
-    """The latest materialization of each partition (this run's, recorded as the step yielded them)."""
+def materialization_targets(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, days: Iterable[dt.date]) -> dict:
+    """The latest materialization of each day's partition (this run's, recorded as the step yielded them),
+    as the target an evaluation is attached to. Fetch once per asset and share it between its checks."""
+    partitions = sorted({day.isoformat() for day in days})
     records = context.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions), limit=len(partitions)).records
     latest = {}
@@ -55,15 +57,18 @@ def partition_evaluations(
     check_name: str,
     outcomes: dict[dt.date, DayCheck],
     blocking: bool = False,
+    targets: dict | None = None,
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """One evaluation per day of ``outcomes``, attached to the day's materialization (yield them after it).
 
     A failed ``blocking`` ERROR evaluation fails the step once it has yielded everything, so
-    nothing downstream (the BI publish) runs.
+    nothing downstream (the BI publish) runs. ``targets``: :func:`materialization_targets` of the days,
+    fetched here when not given.
     """
-    partitions = [day.isoformat() for day in sorted(outcomes)]
-    targets = _materializations(context, asset_key, partitions)
-    for day, partition in zip(sorted(outcomes), partitions):
+    if targets is None:
+        targets = materialization_targets(context, asset_key, outcomes)
+    for day in sorted(outcomes):
+        partition = day.isoformat()
         passed, metadata, severity = outcomes[day]
         yield dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=check_name, passed=passed, metadata=metadata, severity=severity,
@@ -80,9 +85,11 @@ def table_check_evaluations(
     context: dg.AssetExecutionContext, conn, checks: Iterable[TableCheck], days: list[dt.date], params: dict
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """Run ``checks`` on the days just written; one blocking evaluation per check and day, then their outputs."""
-    keys = []
+    keys, targets = [], {}
     for check in checks:
         asset_key = dg.AssetKey(check.table.split("."))
+        if asset_key not in targets:
+            targets[asset_key] = materialization_targets(context, asset_key, days)
         outcomes = run_check(conn, check, days, params)
         failed = {day: o for day, o in outcomes.items() if not o.passed}
         for day, outcome in failed.items():
@@ -93,6 +100,6 @@ def table_check_evaluations(
                                      **({"sample_customer_ids": o.customer_ids, "sample_violations": o.details}
                                         if not o.passed else {})})
             for day, o in outcomes.items()
-        }, blocking=True)
+        }, blocking=True, targets=targets[asset_key])
         keys.append(dg.AssetCheckKey(asset_key, check.name))
     yield from check_outputs(context, keys)

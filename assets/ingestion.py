@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from lifecycle_pipeline import day_status
-from lifecycle_pipeline.assets.checks import DayCheck, check_outputs, partition_evaluations
+from lifecycle_pipeline.assets.checks import DayCheck, check_outputs, materialization_targets, partition_evaluations
 from lifecycle_pipeline.assets.common import daily_table_asset, partition_days
 from lifecycle_pipeline.contracts import SOURCES, SourceContract
 from lifecycle_pipeline.daily_tables import table_exists
@@ -132,8 +132,9 @@ def _later_days_check(context, restated: Restatement | None) -> tuple[bool, dict
 
 def _check_evaluations(context, validation: RangeValidation, checks: dict[str, dict]) -> Iterator:
     """One evaluation per check and day of the run (the days' own outcomes, not one result for the range)."""
+    targets = materialization_targets(context, context.asset_key, [day.day for day in validation.days])
     for name, per_day in checks.items():
-        yield from partition_evaluations(context, context.asset_key, name, per_day)
+        yield from partition_evaluations(context, context.asset_key, name, per_day, targets=targets)
     yield from check_outputs(context, [dg.AssetCheckKey(context.asset_key, name) for name in checks])
 
 

@@ -15,7 +15,7 @@ days' raw rows plus flags computed in SQL next to the data
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import duckdb
@@ -123,12 +123,11 @@ def _landing_loads(conn, source: str, first: dt.date, last: dt.date) -> dict[dt.
     }
 
 
-def _rule_outcome_on(ranged: RuleOutcome, day, row_day, validated: int, share_blocks: bool) -> RuleOutcome:
-    """A row-level rule's outcome over the range, narrowed to the rows of ``day``."""
-    failed = [r for r in ranged.failed_rows if row_day[r] == day]
+def _rule_outcome_on(ranged: RuleOutcome, failed: int, validated: int, share_blocks: bool) -> RuleOutcome:
+    """A row-level rule's outcome over the range, narrowed to a day with ``failed`` of its rows failing it."""
     outcome = RuleOutcome(
-        ranged.rule, not failed, unexpected_count=len(failed),
-        unexpected_percent=100 * len(failed) / validated if validated else 0.0,
+        ranged.rule, not failed, unexpected_count=failed,
+        unexpected_percent=100 * failed / validated if validated else 0.0,
         # GX's examples are of the range (for a one-day run, of the day); the expectations are the same
         sample=list(ranged.sample) if failed else [], expectations=list(ranged.expectations),
     )
@@ -142,6 +141,8 @@ class _RangeFacts:
 
     ranged_outcomes: list[RuleOutcome]
     row_day: dict[tuple[str, int], dt.date]
+    # per ranged outcome: how many of its failed rows each landing day holds (counted once, not per day)
+    failed_per_day: list[Counter]
     rows_per_day: dict[dt.date, int]
     loads: dict[dt.date, tuple[int, int, int]]
     quarantined_by_day: dict[dt.date, int]
@@ -154,8 +155,8 @@ def _day_validation(conn, contract, day, settings, facts: _RangeFacts) -> DayVal
     share_outcome = quarantine_share_outcome(rows_read, type_rejects, by_rules, settings)
     validated = facts.rows_per_day.get(day, 0)
     day_outcomes = [
-        _rule_outcome_on(ranged, day, facts.row_day, validated, share_outcome.blocking_failure)
-        for ranged in facts.ranged_outcomes
+        _rule_outcome_on(ranged, failed[day], validated, share_outcome.blocking_failure)
+        for ranged, failed in zip(facts.ranged_outcomes, facts.failed_per_day, strict=True)
     ]
     batch = [
         volume_outcome(conn, contract, day, rows_read, files, settings),
@@ -216,9 +217,11 @@ def validate_days(
     label = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
     ranged_outcomes, gx_result = row_outcomes(contract, frame, runner, label)
     failures = critical_failures(ranged_outcomes)
+    row_day = _row_days(frame, ranged_outcomes)
     facts = _RangeFacts(
         ranged_outcomes=ranged_outcomes,
-        row_day=_row_days(frame, ranged_outcomes),
+        row_day=row_day,
+        failed_per_day=[Counter(row_day[row] for row in o.failed_rows) for o in ranged_outcomes],
         rows_per_day={_as_date(k): int(v) for k, v in frame.groupby("_partition_date").size().items()},
         loads=_landing_loads(conn, contract.name, first, last),
         quarantined_by_day=defaultdict(int),

@@ -70,3 +70,22 @@ def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(tmp_path
             dg.AssetCheckKey(checked.key, "rows_positive"), limit=10)
         assert sorted(r.status.value for r in history) == ["PLANNED"] * 4 + ["SUCCEEDED"] * 4
     assert asked.count("asset_check_executions") == 1
+
+
+def test_events_commit_to_the_write_ahead_log_without_a_flush_each(tmp_path, monkeypatch):
+    """The pooled connections write Dagster's WAL-mode files with ``synchronous=NORMAL`` (no fsync per event;
+    SQLite's default FULL flushes every commit, three per check result); what they wrote is read back."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([checked], instance=instance, partition_key="2026-01-05")
+        assert result.success
+        storage = instance.event_log_storage
+        for connection in (storage.index_connection(), storage.run_connection(result.run_id)):
+            with connection as conn:
+                assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL (FULL is 2)
+        assert len(instance.get_records_for_run(result.run_id).records) > 5
+        assert instance.get_materialized_partitions(checked.key) == {"2026-01-05"}
