@@ -25,7 +25,14 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lifecycle_pipeline.daily_tables import end_of_day, ensure_table, layout_matches, table_exists, write_day
+from lifecycle_pipeline.daily_tables import (
+    end_of_day,
+    ensure_table,
+    layout_checked,
+    layout_matches,
+    table_exists,
+    write_day,
+)
 from lifecycle_pipeline.rule_settings import ScoringSettings
 
 LOG_TABLE = "scoring.customer_state_days"
@@ -163,6 +170,8 @@ def ensure_state_table(conn: duckdb.DuckDBPyConnection, spec: StateSpec, timezon
     its log rows go too, so no day claims a state the new table does not hold: the next day is
     computed from scratch.
     """
+    if layout_checked(conn, spec.table):  # set up earlier on this connection (an earlier day of the step)
+        return
     ensure_loads_table(conn)
     conn.execute("create schema if not exists scoring")
     conn.execute(_LOG_DDL)

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from lifecycle_pipeline.daily_tables import layouts_checked_once
+
 # write-ahead log DuckDB lets grow before a checkpoint (see get_connection)
 CHECKPOINT_THRESHOLD = "256MB"
 
@@ -34,7 +36,8 @@ class WarehouseResource(DuckDBResource):
         write-ahead log) cost a backfill 0.4 s a day, so the log may grow to
         ``CHECKPOINT_THRESHOLD`` before DuckDB folds it into the file (and on close).
         ``memory_limit`` caps DuckDB's buffer pool: work beyond it spills to ``<database>.tmp``,
-        which DuckDB removes when the connection closes.
+        which DuckDB removes when the connection closes. A step writes many days on one connection:
+        each table's layout is checked on its first day only (``daily_tables.layouts_checked_once``).
         """
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +47,7 @@ class WarehouseResource(DuckDBResource):
                 conn.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
                 if self.memory_limit is not None:
                     conn.execute("set memory_limit = ?", [self.memory_limit])
-                yield conn
+                with layouts_checked_once(conn):
+                    yield conn
             finally:
                 conn.close()

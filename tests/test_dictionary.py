@@ -259,3 +259,21 @@ def test_a_table_of_an_older_version_gets_the_columns_appended_since(tmp_path):
     comment = conn.execute("select comment from duckdb_columns() where table_name = 'customer_stage_daily' "
                            "and column_name = 'p_alive'").fetchall()
     assert comment == [({n: m for n, _t, m in doc.columns}["p_alive"],)]
+
+
+def test_a_step_connection_checks_each_table_once_and_the_next_step_checks_again(tmp_path):
+    """Inside ``layouts_checked_once`` (every asset step's connection) a table's layout is looked up on its first
+    day only; a wrong layout is still refused by the first ensure_table of the next step."""
+    from lifecycle_pipeline.daily_tables import ensure_table, layout_checked, layouts_checked_once
+
+    conn = new_warehouse(tmp_path / "w.duckdb")
+    table = "scoring.nps_daily"
+    with layouts_checked_once(conn):
+        assert not layout_checked(conn, table)
+        ensure_table(conn, table)
+        assert layout_checked(conn, table)
+        conn.execute(f"alter table {table} add column stray integer")  # behind the step's back
+        ensure_table(conn, table)  # not looked up again within the step
+    assert not layout_checked(conn, table)
+    with pytest.raises(TableLayoutError, match="unexpected: \\[\\('stray', 'INTEGER'\\)\\]"):
+        ensure_table(conn, table)

@@ -94,7 +94,10 @@ def register_campaigns(conn: duckdb.DuckDBPyConnection, playbook: Playbook) -> N
             rule.consent, rule.address, c.daily_limit,
             c.target.p_alive_below, c.target.p_alive_above, c.target.expected_value_above,
         ])
-    conn.executemany(f"insert into outreach_campaigns values ({', '.join('?' * len(rows[0]))})", rows)
+    # one statement for all campaigns (executemany runs one insert per row: 30 ms a day)
+    row = f"({', '.join('?' * len(rows[0]))})"
+    conn.execute(f"insert into outreach_campaigns values {', '.join([row] * len(rows))}",
+                 [value for values in rows for value in values])
 
 
 GUARDS = ("without_consent", "suppressed", "over_frequency_cap", "in_cooldown", "second_campaign_same_day")

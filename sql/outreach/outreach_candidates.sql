@@ -44,12 +44,15 @@ contact_windows as (
 ),
 
 campaign_last_contact as (
+    -- only the cooldown reads it: contacts older than the longest cooldown cannot matter, so the
+    -- day reads a bounded window of the history, not every contact ever made
     select
         customer_id,
         campaign,
         max(as_of_date) as last_contact_date
     from outreach.contact_history
     where as_of_date < $as_of
+        and as_of_date > $as_of::date - (select coalesce(max(cooldown_days), 0) from outreach_campaigns)
     group by customer_id, campaign
 ),
 
