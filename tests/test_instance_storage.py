@@ -6,12 +6,23 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from lifecycle_pipeline.instance_storage import PooledSqliteEventLogStorage
 
 SHIPPED_YAML = Path(__file__).resolve().parent.parent / "lifecycle_pipeline" / "dagster.yaml"
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01")
 RANGE = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-31"}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A DAGSTER_HOME with the shipped dagster.yaml (the pooled instance class)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
 
 
 @dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
@@ -24,11 +35,7 @@ def downstream() -> dg.MaterializeResult:
     return dg.MaterializeResult()
 
 
-def test_a_range_backfill_is_recorded_per_day_and_read_back_by_a_fresh_instance(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+def test_a_range_backfill_is_recorded_per_day_and_read_back_by_a_fresh_instance(home):
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         assert dg.materialize([upstream, downstream], instance=instance, tags=RANGE).success
@@ -50,7 +57,7 @@ def checked() -> dg.MaterializeResult:
     return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True, metadata={"rows": 3})])
 
 
-def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(tmp_path, monkeypatch):
+def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(home, monkeypatch):
     """Dagster asks whether ``asset_check_executions`` exists before storing every check result; the pooled
     storage asks SQLite once and remembers the yes, and every result is still stored."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -59,10 +66,6 @@ def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(tmp_path
     original = SqliteEventLogStorage.has_table
     monkeypatch.setattr(SqliteEventLogStorage, "has_table",
                         lambda self, name: asked.append(name) or original(self, name))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         for day in ("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"):
             assert dg.materialize([checked], instance=instance, partition_key=day).success
@@ -72,13 +75,9 @@ def test_the_table_check_dagster_repeats_per_check_result_is_asked_once(tmp_path
     assert asked.count("asset_check_executions") == 1
 
 
-def test_events_commit_to_the_write_ahead_log_without_a_flush_each(tmp_path, monkeypatch):
+def test_events_commit_to_the_write_ahead_log_without_a_flush_each(home):
     """The pooled connections write Dagster's WAL-mode files with ``synchronous=NORMAL`` (no fsync per event;
     SQLite's default FULL flushes every commit, three per check result); what they wrote is read back."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(SHIPPED_YAML, home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize([checked], instance=instance, partition_key="2026-01-05")
         assert result.success
