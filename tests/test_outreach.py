@@ -11,8 +11,10 @@ import math
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from lifecycle_pipeline import sql
 from lifecycle_pipeline.dictionary import EXAMPLE_QUERIES
 from lifecycle_pipeline.outreach.lists import build_outreach_day
 from lifecycle_pipeline.outreach.loader import DEFAULT_TEMPLATES, load_playbook
@@ -617,12 +619,18 @@ def test_a_spreadsheet_formula_in_customer_text_is_neutralised_in_the_export(con
 
 
 def test_a_phone_number_or_a_negative_amount_is_not_mistaken_for_a_formula():
-    from lifecycle_pipeline.outreach.exports import neutralise_formula
+    memory = duckdb.connect()
+    memory.execute(sql.load("outreach/export_cell"))
 
-    for safe in ("+15550000003", "+44 20 7946 0958", "-12.50", "+1 (555) 010-0100", "Ada", ""):
-        assert neutralise_formula(safe) == safe
-    for formula in ("=1+1", "@cmd", "+cmd|x", "-1+cmd", "\t=1", "\r=1"):
-        assert neutralise_formula(formula) == "'" + formula
+    def cell(value):
+        return memory.execute("select export_cell(?)", [value]).fetchone()[0]
+
+    for safe in ("+15550000003", "+44 20 7946 0958", "-12.50", "+1 (555) 010-0100", "+1555\n", "Ada", "a=b"):
+        assert cell(safe) == safe
+    for formula in ("=1+1", "@cmd", "+cmd|x", "-1+cmd", "\t=1", "\r=1", "+1\n=cmd"):
+        assert cell(formula) == "'" + formula
+    assert cell("") is None and cell(None) is None  # an empty cell, written without quotes
+    assert memory.execute("select export_cell(date '2026-03-01')").fetchone()[0] == "2026-03-01"
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -664,12 +672,32 @@ def test_days_outside_the_export_window_compute_lists_and_history_but_write_no_f
     assert OutreachConfig(export_dir="x", export_window_days=None).writes_exports(dt.date(1997, 5, 1), "UTC", now)
 
 
+def test_a_big_export_file_keeps_its_rows_in_the_order_they_were_rendered(tmp_path):
+    """DuckDB writes the file from several threads; the rows stay in the order given (no sort needed)."""
+    from lifecycle_pipeline.outreach import exports
+
+    memory = duckdb.connect()
+    n = 300_000
+    rows = memory.sql(  # ids in an order no sort would produce
+        "select " + ", ".join(f"'x' as {c}" for c in exports.EXPORT_COLUMNS if c != "customer_id")
+        + f", 'C' || ((i * 7919) % {n}) as customer_id from range({n}) t(i) order by i").to_arrow_table()
+    entry = exports.write_campaign(memory, tmp_path, "big", rows)
+    with open(tmp_path / "big.csv", newline="", encoding="utf-8") as f:
+        written = [r["customer_id"] for r in csv.DictReader(f)]
+    assert entry["rows"] == n and written == rows["customer_id"].to_pylist()
+
+
 def test_a_day_folder_left_aside_by_a_killed_swap_is_put_back_before_the_next_run(tmp_path):
     """kill -9 between publish_day's two renames leaves no day folder and the old set in .DAY.old-*."""
     from lifecycle_pipeline.outreach import exports
 
     root = tmp_path / "exports"
-    exports.publish_day(exports.prepare_day(root, D, {"a": [{"customer_id": "C"}]}, "v1"), root, D)
+    memory = duckdb.connect()
+    rows = memory.sql("select " + ", ".join(f"'C' as {c}" for c in exports.EXPORT_COLUMNS)).to_arrow_table()
+    staging = exports.start_day(root, D)
+    exports.write_manifest(staging, D, [exports.write_campaign(memory, staging, "C", rows)], "v1")
+    exports.publish_day(staging, root, D)
+    assert (root / D.isoformat() / "C.csv").read_text().splitlines()[1] == ",".join("C" * len(exports.EXPORT_COLUMNS))
     before = {p.name: p.read_bytes() for p in (root / D.isoformat()).iterdir()}
     (root / D.isoformat()).rename(root / f".{D.isoformat()}.old-{'0' * 32}")  # the first rename, then the kill
     (root / f".{D.isoformat()}.tmp-{'1' * 32}").mkdir()  # the staged set that never got swapped in

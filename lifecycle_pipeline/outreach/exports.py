@@ -5,29 +5,34 @@ disk, and the folder is then renamed to ``<root>/<YYYY-MM-DD>/``. An uploader th
 either the previous complete set of a day or the new complete set, never a half-written
 file; a campaign that has no contacts on a re-run loses its old file. Every active campaign
 gets a file (header only when nobody is contacted), and ``manifest.json`` lists the files
-with their row counts and SHA-256. The bytes depend only on the rows, so re-running a day
+with their row counts and SHA-256. DuckDB writes the files (``COPY``), a campaign at a time as
+soon as its messages are rendered. The bytes depend only on the rows, so re-running a day
 produces identical files. Cells that a spreadsheet would evaluate as a formula (``=HYPERLINK(…)``
 in a first name) are neutralised with a leading apostrophe (OWASP's CSV-injection advice).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import os
-import re
 import shutil
 import uuid
 from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from lifecycle_pipeline import sql
+from lifecycle_pipeline.db import quote_ident
 
 EXPORT_COLUMNS = (
     "as_of_date", "campaign", "channel", "customer_id", "first_name", "last_name", "address",
     "offer_code", "offer_expires", "subject", "body_text", "body_html", "playbook_version",
 )
 MANIFEST = "manifest.json"
+SOURCE = "outreach_export"  # the name a campaign's rows are registered under while written
 
 
 def _file_name(campaign: str) -> str:
@@ -39,23 +44,20 @@ def relative_name(day: dt.date, campaign: str) -> str:
     return f"{day.isoformat()}/{_file_name(campaign)}"
 
 
-# A cell a spreadsheet would run as a formula (OWASP, CSV injection): it starts with = @ tab or
-# CR, or with + or - and is not a plain number or phone number (+44 20 7946 0958, -12.5).
-_FORMULA_START = re.compile(r"^[=@\t\r]|^[+-](?![0-9 ().\-/]*$)")
+def _copy_statement() -> str:
+    cells = ", ".join(f"export_cell({quote_ident(c)}) as {quote_ident(c)}" for c in EXPORT_COLUMNS)
+    # the source's name and the columns come from code; the path is bound. No ORDER BY: DuckDB
+    # keeps a scanned table's row order (preserve_insertion_order), and sorting wide rows is slow
+    return f"copy (select {cells} from {SOURCE}) to $path (format csv, header, delimiter ',', quote '\"', escape '\"')"
 
 
-def neutralise_formula(text: str) -> str:
-    """``text`` safe to open in a spreadsheet: a formula-like cell gets a leading apostrophe."""
-    return "'" + text if _FORMULA_START.search(text) else text
-
-
-def _csv_bytes(rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else neutralise_formula(str(row[c])) for c in EXPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8")
+def _fsync_and_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+        os.fsync(handle.fileno())
+    return digest.hexdigest()
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -65,22 +67,36 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def prepare_day(root: Path | str, day: dt.date, rows_by_campaign: dict[str, list[dict]], playbook_version: str) -> Path:
-    """Write the day's files into a new temporary folder under ``root``; returns it (``publish_day`` moves it)."""
+def start_day(root: Path | str, day: dt.date) -> Path:
+    """A new temporary folder for the day's files under ``root`` (``publish_day`` moves it into place)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".{day.isoformat()}.tmp-{uuid.uuid4().hex}"
     staging.mkdir()
-    files = []
-    for campaign in sorted(rows_by_campaign):
-        rows = rows_by_campaign[campaign]
-        data = _csv_bytes(rows)
-        _write(staging / _file_name(campaign), data)
-        files.append({"file": _file_name(campaign), "campaign": campaign, "rows": len(rows),
-                      "sha256": hashlib.sha256(data).hexdigest()})
+    return staging
+
+
+def write_campaign(conn: duckdb.DuckDBPyConnection, staging: Path, campaign: str, rows: pa.Table) -> dict:
+    """Write ``campaign``'s file into ``staging``; returns its manifest entry (file, campaign, rows, sha256).
+
+    ``rows`` (at least ``EXPORT_COLUMNS``, in the file's order: customers by id) are written by
+    DuckDB (``COPY``; a header only when nobody is contacted) with every cell passed through
+    ``export_cell`` (``sql/outreach/export_cell.sql``).
+    """
+    conn.execute(sql.load("outreach/export_cell"))
+    path = staging / _file_name(campaign)
+    conn.register(SOURCE, rows)
+    try:
+        (written,) = conn.execute(_copy_statement(), {"path": str(path)}).fetchone()
+    finally:
+        conn.unregister(SOURCE)
+    return {"file": _file_name(campaign), "campaign": campaign, "rows": written, "sha256": _fsync_and_hash(path)}
+
+
+def write_manifest(staging: Path, day: dt.date, files: list[dict], playbook_version: str) -> None:
+    """``manifest.json``: the day, the playbook version and every file's entry (in campaign order)."""
     manifest = {"as_of_date": day.isoformat(), "playbook_version": playbook_version, "files": files}
     _write(staging / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    return staging
 
 
 def publish_day(staging: Path, root: Path | str, day: dt.date) -> Path:

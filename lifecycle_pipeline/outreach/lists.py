@@ -3,10 +3,12 @@
 ``build_outreach_day`` runs one day: the candidates query (``sql/outreach/outreach_candidates.sql``)
 matches every customer's stage row against the playbook's targets and applies the guards;
 an independent re-check (``guard_violations.sql``) verifies the selected rows against the
-sources; the contacted rows of a day inside the export window are rendered (any template error stops
-here, before anything is written; held-out rows and older days are not messaged, so not rendered);
-the export files are prepared in a temporary folder; the day's list and contact history
-replace the old ones in one transaction; then the export folder is swapped into place.
+sources; the contacted rows of a day inside the export window are rendered a campaign at a time
+(``Renderer.render_columns``: once per distinct combination of the values a template reads) and
+each campaign's file is written by DuckDB into a temporary folder (held-out rows and older days
+are not messaged, so not rendered; a template error discards the folder before anything is
+recorded); the day's list and contact history replace the old ones in one transaction; then the
+export folder is swapped into place.
 A run killed at any point leaves either the old day or the new day, and re-running the
 day recomputes it from the contact history of earlier days only, so the result is the same.
 """
@@ -24,8 +26,8 @@ from lifecycle_pipeline import sql
 from lifecycle_pipeline.daily_tables import end_of_day, ensure_table
 from lifecycle_pipeline.db import bind, transaction
 from lifecycle_pipeline.outreach import exports
-from lifecycle_pipeline.outreach.playbook import Playbook
-from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, VARIABLES, Renderer
+from lifecycle_pipeline.outreach.playbook import Campaign, Playbook
+from lifecycle_pipeline.outreach.rendering import PART_COLUMNS, Renderer
 
 LIST_TABLE = "outreach.outreach_list"
 HISTORY_TABLE = "outreach.contact_history"
@@ -41,10 +43,9 @@ create or replace temp table outreach_campaigns (
 )
 """
 
-_RENDERED_SCHEMA = pa.schema([
-    ("customer_id", pa.string()), ("campaign", pa.string()), ("subject", pa.string()),
-    ("body_text", pa.string()), ("body_html", pa.string()), ("export_file", pa.string()),
-])
+# what the list keeps of each rendered message (registered as outreach_rendered for _LIST_SELECT)
+_RENDERED_COLUMNS = ("customer_id", "campaign", *PART_COLUMNS.values(), "export_file")
+_NOTHING_RENDERED = pa.table({c: pa.array([], pa.string()) for c in _RENDERED_COLUMNS})
 
 _LIST_SELECT = """
 select d.as_of_date, d.customer_id, d.campaign, d.channel, d.priority, d.status, d.held_out, d.reason_selected,
@@ -161,26 +162,27 @@ def build_outreach_day(
     conn.execute(statement, bind(statement, params))
     guards = verify_guards(conn, params)
 
-    # render the messages that are sent (the contacted rows of a day that is exported) before
-    # anything is written; held-out rows and days outside the export window send nothing
-    selected = conn.sql(
-        "select * from outreach_day where status = 'contacted' and ? order by campaign, customer_id", params=[export]
-    ).to_arrow_table().to_pylist()
-    campaigns = {c.id: c for c in playbook.active_campaigns}
-    rendered, rows_by_campaign = [], {c: [] for c in campaigns}
-    for row in selected:
-        campaign = campaigns[row["campaign"]]
-        parts = renderer.render(campaign, {name: row.get(name) for name in VARIABLES})
-        rendered.append({"customer_id": row["customer_id"], "campaign": campaign.id, **parts,
-                         "export_file": exports.relative_name(day, campaign.id)})
-        rows_by_campaign[campaign.id].append({**row, **parts})
-
+    # render the messages that are sent (the contacted rows of a day that is exported), one campaign
+    # at a time, each campaign's file written to a temporary folder as soon as it is rendered; a
+    # template error stops everything before anything is recorded or published. Held-out rows and
+    # days outside the export window send nothing, so nothing is rendered.
+    rendered: list[pa.Table] = []
+    samples: dict[str, dict] = {}
     staging = None
-    if export:
-        exports.remove_leftovers(export_root, day)
-        staging = exports.prepare_day(export_root, day, rows_by_campaign, playbook.version)
     try:
-        conn.register("outreach_rendered", pa.Table.from_pylist(rendered, schema=_RENDERED_SCHEMA))
+        if export:
+            exports.remove_leftovers(export_root, day)
+            staging = exports.start_day(export_root, day)
+        files = []
+        for campaign in sorted(playbook.active_campaigns, key=lambda c: c.id) if export else ():
+            sent = _render_campaign(conn, renderer, campaign, exports.relative_name(day, campaign.id))
+            rendered.append(sent.select(_RENDERED_COLUMNS))
+            if sent.num_rows:
+                samples[campaign.id] = {c: sent[c][0].as_py() for c in ("customer_id", *PART_COLUMNS.values())}
+            files.append(exports.write_campaign(conn, staging, campaign.id, sent))
+        if staging is not None:
+            exports.write_manifest(staging, day, files, playbook.version)
+        conn.register("outreach_rendered", pa.concat_tables(rendered) if rendered else _NOTHING_RENDERED)
         try:
             ensure_table(conn, LIST_TABLE, _LIST_SELECT)
             with transaction(conn):
@@ -194,11 +196,28 @@ def build_outreach_day(
             exports.discard(staging)
         raise
     export_dir = exports.publish_day(staging, export_root, day) if staging is not None else None
-    return _summary(conn, day, export_dir, rendered, selected, guards)
+    return _summary(conn, day, export_dir, samples, guards)
 
 
-def _summary(conn, day, export_dir, rendered, selected, guards) -> OutreachDay:
-    summary = OutreachDay(day=day, export_dir=export_dir, guard_violations=guards)
+def _render_campaign(conn: duckdb.DuckDBPyConnection, renderer: Renderer, campaign: Campaign,
+                     export_file: str) -> pa.Table:
+    """``campaign``'s contacted rows of the day in customer order: ``exports.EXPORT_COLUMNS`` with the
+    rendered messages, and ``export_file``. Only the columns the templates read become Python values."""
+    read = dict.fromkeys(("customer_id", *renderer.variables_for(campaign)))
+    fetched = dict.fromkeys((*read, *(c for c in exports.EXPORT_COLUMNS if c not in PART_COLUMNS.values())))
+    table = conn.sql(  # column names from code, the campaign bound
+        f"select {', '.join(fetched)} from outreach_day where status = 'contacted' and campaign = ? "
+        "order by customer_id", params=[campaign.id]).to_arrow_table()
+    parts = renderer.render_columns(campaign, {name: table[name].to_pylist() for name in read})
+    for column, texts in parts.items():
+        table = table.append_column(pa.field(column, pa.large_string()), pa.array(texts, pa.large_string()))
+    table = table.append_column(pa.field("export_file", pa.string()), pa.array([export_file] * table.num_rows,
+                                                                                pa.string()))
+    return table.select([*exports.EXPORT_COLUMNS, "export_file"])
+
+
+def _summary(conn, day, export_dir, samples, guards) -> OutreachDay:
+    summary = OutreachDay(day=day, export_dir=export_dir, samples=samples, guard_violations=guards)
     summary.status_counts = {
         (campaign, status): n for campaign, status, n in conn.execute(
             "select campaign, status, count(*) from outreach_day group by all order by all").fetchall()
@@ -208,8 +227,4 @@ def _summary(conn, day, export_dir, rendered, selected, guards) -> OutreachDay:
             "select campaign, reason, count(*) from (select campaign, unnest(reasons_excluded) as reason "
             "from outreach_day) group by all order by all").fetchall()
     }
-    for row, parts in zip(selected, rendered):
-        if row["campaign"] not in summary.samples:
-            summary.samples[row["campaign"]] = {"customer_id": row["customer_id"],
-                                                **{c: parts[c] for c in PART_COLUMNS.values()}}
     return summary

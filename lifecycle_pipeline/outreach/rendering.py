@@ -7,14 +7,23 @@ Templates live in ``<templates>/<template>/``: ``subject.j2``, ``body.txt.j2`` a
 (``StrictUndefined``) and ``*.html.j2`` files escape every value. A problem is reported
 as ``template <file>, line <n>: <what>`` both when the playbook is checked (syntax,
 unknown variables) and when a message is rendered.
+
+A day's messages are rendered in bulk (``Renderer.render_columns``): once per distinct
+combination of the values a template reads, with values it only prints filled in per customer
+(``RenderPlan``); the result equals rendering every customer on their own
+(``tests/test_render_columns.py``).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import markupsafe
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -83,6 +92,77 @@ class _CappedSandbox(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+@dataclass(frozen=True)
+class RenderPlan:
+    """A template's variables: ``keyed`` ones select a render, ``slots`` are filled in per row."""
+
+    keyed: tuple[str, ...]
+    slots: tuple[str, ...]
+    escape: bool  # the slots are HTML-escaped (an autoescaped template)
+
+
+# blocks that capture, filter or re-escape output: a template using one gets no slots
+_NO_SLOTS = (nodes.AssignBlock, nodes.FilterBlock, nodes.Macro, nodes.CallBlock, nodes.EvalContextModifier,
+             nodes.Import, nodes.FromImport)
+
+
+def _only_printed_or_tested(tree: nodes.Template, variable: str) -> bool:
+    """Every use of ``variable`` in ``tree`` is ``{{ variable }}``, ``{{ variable or 'text' }}`` or
+    ``{% if variable %}`` (so its value reaches the output only as its own escaped text)."""
+    allowed: set[int] = set()
+    for output in tree.find_all(nodes.Output):
+        for child in output.nodes:
+            if isinstance(child, nodes.Name):
+                allowed.add(id(child))
+            elif isinstance(child, nodes.Or) and isinstance(child.left, nodes.Name) \
+                    and isinstance(child.right, nodes.Const) and isinstance(child.right.value, str):
+                allowed.add(id(child.left))
+    for branch in tree.find_all(nodes.If):
+        if isinstance(branch.test, nodes.Name):
+            allowed.add(id(branch.test))
+    return all(id(n) in allowed and n.ctx == "load" for n in tree.find_all(nodes.Name) if n.name == variable)
+
+
+_HTML_SPECIAL = re.compile("[&<>'\"]")
+
+
+def _as_html(value) -> str:
+    """A value as an autoescaped ``{{ value }}`` prints it (``markupsafe.escape``), quicker for plain text."""
+    if value.__class__ is str and not _HTML_SPECIAL.search(value):
+        return value
+    return str(markupsafe.escape(value))
+
+
+def _finish(text: str, part: str) -> str:
+    """A rendered part as sent: a subject on one line, a body without surrounding blank space."""
+    return " ".join(text.split()) if part == "subject.j2" else text.strip() + "\n"
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One render, cut at its slot markers: text pieces and slot positions, filled in per row."""
+
+    pieces: tuple[str | int, ...]
+    finished: bool  # the pieces are already trimmed as _finish would (the slots' values are not at an edge)
+
+    @classmethod
+    def of(cls, text: str, part: str, markers: dict[str, int]) -> _Message:
+        found = [m for m in markers if m in text]
+        if not found:
+            return cls((_finish(text, part),), True)
+        pieces = re.split("(" + "|".join(map(re.escape, found)) + ")", text)
+        if part == "subject.j2" or pieces[0].strip() == "" or pieces[-1].strip() == "":
+            # a value at an edge of the text or in a subject: trimmed per row, like a full render
+            return cls(tuple(markers[p] if i % 2 else p for i, p in enumerate(pieces)), False)
+        pieces[0], pieces[-1] = pieces[0].lstrip(), pieces[-1].rstrip() + "\n"
+        return cls(tuple(markers[p] if i % 2 else p for i, p in enumerate(pieces)), True)
+
+    def fill(self, values: list, as_text) -> str:
+        if len(self.pieces) == 1:
+            return self.pieces[0]
+        return "".join([p if p.__class__ is str else as_text(values[p]) for p in self.pieces])
+
+
 def _blank_none(value):
     # a missing value (SQL NULL) renders as nothing, not as "None"
     return "" if value is None else value
@@ -104,6 +184,9 @@ class Renderer:
             auto_reload=False,
         )
         self._compiled: dict[str, jinja2.Template] = {}
+        self._plans: dict[str, RenderPlan | None] = {}
+        # a slot's marker while rendering (NUL-delimited and random: no template text or value holds it)
+        self._markers = {v: f"\x00{secrets.token_hex(8)}:{v}\x00" for v in VARIABLES}
 
     # --- checking (when the playbook is loaded) ---------------------------------------
 
@@ -161,26 +244,107 @@ class Renderer:
                 raise TemplateProblem(f"template {exc.name} does not exist in {self.templates_dir}") from None
         return self._compiled[name]
 
+    def plan(self, name: str) -> RenderPlan | None:
+        """How template ``name`` (with every template it extends or includes) is rendered for many rows.
+
+        None when two renders of the same values may differ (``random``, ``lipsum``) or a template
+        is chosen at render time: such a template is rendered for every row.
+        """
+        if name not in self._plans:
+            self._plans[name] = self._read_plan(name)
+        return self._plans[name]
+
+    def _trees(self, name: str, trees: dict[str, nodes.Template]) -> bool:
+        """Parse ``name`` and the templates it references into ``trees``; False: one is chosen at render time."""
+        self._template(name)  # a missing or broken template is reported as on rendering
+        trees[name] = tree = self.env.parse(self.env.loader.get_source(self.env, name)[0], name=name)
+        for referenced in meta.find_referenced_templates(tree):
+            if referenced is None or (referenced not in trees and not self._trees(referenced, trees)):
+                return False
+        return True
+
+    def _read_plan(self, name: str) -> RenderPlan | None:
+        trees: dict[str, nodes.Template] = {}
+        if not self._trees(name, trees) or any(
+                any(f.name == "random" for f in tree.find_all(nodes.Filter))
+                or any(n.name == "lipsum" for n in tree.find_all(nodes.Name)) for tree in trees.values()):
+            return None
+        variables = set().union(*(meta.find_undeclared_variables(t) for t in trees.values())) - set(self.env.globals)
+        escaping = {bool(self.env.autoescape(n)) if callable(self.env.autoescape) else bool(self.env.autoescape)
+                    for n in trees}
+        slots: set[str] = set()
+        if len(escaping) == 1 and not any(tree.find(_NO_SLOTS) for tree in trees.values()):
+            slots = {v for v in variables if all(_only_printed_or_tested(t, v) for t in trees.values())}
+        return RenderPlan(keyed=tuple(sorted(variables - slots)), slots=tuple(sorted(slots)),
+                          escape=escaping == {True})
+
+    def variables_for(self, campaign: Campaign) -> tuple[str, ...]:
+        """The variables ``campaign``'s templates read (all of ``VARIABLES`` if one has no plan)."""
+        plans = [self.plan(f"{campaign.template}/{part}") for part in CHANNEL_PARTS[campaign.channel]]
+        if any(plan is None for plan in plans):
+            return tuple(VARIABLES)
+        return tuple(sorted({v for plan in plans for v in (*plan.keyed, *plan.slots)}))
+
     def render(self, campaign: Campaign, context: dict) -> dict[str, str | None]:
         """The message parts of ``campaign`` for one customer: subject, body_text, body_html (None = no such part)."""
-        parts: dict[str, str | None] = dict.fromkeys(PART_COLUMNS.values())
+        columns = self.render_columns(campaign, {name: [context.get(name)] for name in VARIABLES})
+        return {column: values[0] for column, values in columns.items()}
+
+    def render_columns(self, campaign: Campaign, columns: dict[str, list]) -> dict[str, list[str | None]]:
+        """The message parts of ``campaign`` for many customers, given as columns (``variables_for``
+        and ``customer_id``, equally long): ``{"subject": [...], "body_text": [...], "body_html": [...]}``
+        (a part the channel has not: all None). Equal to rendering every customer on its own.
+
+        A part is rendered once per distinct combination of the values its template reads
+        (``plan``) and reused for every row with the same values: a template's output is a
+        function of those values alone (the sandbox has no clock, files or state). Values are
+        compared by ``repr`` (1 and 1.0, or 1.0 and 1.00, stay apart). A variable the template
+        only prints (``{{ offer_code }}``, ``{{ first_name or 'there' }}``) or tests
+        (``{% if offer_code %}``) is a *slot*: rendered as a marker while its value is truthy,
+        and the row's value (escaped as jinja2 would) replaces the marker afterwards, so
+        customers with unique offer codes still share one render. The first failing row stops
+        everything (``TemplateProblem``).
+        """
+        customers = columns["customer_id"]
+        results: dict[str, list[str | None]] = {c: [None] * len(customers) for c in PART_COLUMNS.values()}
         for part in CHANNEL_PARTS[campaign.channel]:
-            name = f"{campaign.template}/{part}"
-            template = self._template(name)
-            try:
-                text = template.render(context)
-            except (jinja2.TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as exc:
-                where = self._failing_location(exc, name)
-                cause = f"blocked by the sandbox: {exc}" if isinstance(exc, SecurityError) else str(exc)
-                raise TemplateProblem(
-                    f"{where}: {cause} (campaign {campaign.id}, customer {context.get('customer_id')})"
-                ) from None
-            if len(text) > MAX_RENDERED_CHARS:
-                raise TemplateProblem(
-                    f"template {name}: renders {len(text)} characters, more than the limit of {MAX_RENDERED_CHARS} "
-                    f"(campaign {campaign.id}, customer {context.get('customer_id')})")
-            parts[PART_COLUMNS[part]] = " ".join(text.split()) if part == "subject.j2" else text.strip() + "\n"
-        return parts
+            name, texts = f"{campaign.template}/{part}", results[PART_COLUMNS[part]]
+            template, plan = self._template(name), self.plan(name)
+            keyed, slots = (tuple(VARIABLES), ()) if plan is None else (plan.keyed, plan.slots)
+            as_text = _as_html if plan is not None and plan.escape else str
+            markers = {self._markers[v]: i for i, v in enumerate(slots)}
+            keyed_rows = list(zip(*(columns[v] for v in keyed))) if keyed else [()] * len(customers)
+            slot_rows = list(zip(*(columns[v] for v in slots))) if slots else [()] * len(customers)
+            done: dict[tuple, _Message] = {}
+            for i, (keyed_values, values) in enumerate(zip(keyed_rows, slot_rows)):
+                key = None if plan is None else (
+                    tuple([repr(v) for v in keyed_values]), tuple([True if v else repr(v) for v in values]))
+                message = done.get(key) if key is not None else None
+                if message is None:
+                    context = dict(zip(keyed, keyed_values))
+                    context.update({v: self._markers[v] if value else value for v, value in zip(slots, values)})
+                    message = _Message.of(self._render_part(campaign, name, template, context, customers[i]),
+                                          part, markers)
+                    if key is not None:
+                        done[key] = message
+                text = message.fill(values, as_text)
+                if len(text) > MAX_RENDERED_CHARS:
+                    raise TemplateProblem(
+                        f"template {name}: renders {len(text)} characters, more than the limit of "
+                        f"{MAX_RENDERED_CHARS} (campaign {campaign.id}, customer {customers[i]})")
+                texts[i] = text if message.finished else _finish(text, part)
+        return results
+
+    def _render_part(self, campaign: Campaign, name: str, template: jinja2.Template, context: dict,
+                     customer_id) -> str:
+        try:
+            return template.render(context)
+        except (jinja2.TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as exc:
+            where = self._failing_location(exc, name)
+            cause = f"blocked by the sandbox: {exc}" if isinstance(exc, SecurityError) else str(exc)
+            raise TemplateProblem(
+                f"{where}: {cause} (campaign {campaign.id}, customer {customer_id})"
+            ) from None
 
     def _failing_location(self, exc: BaseException, name: str) -> str:
         """``template <file>, line <n>`` of the innermost template frame of ``exc``'s traceback."""
