@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 CUSTOMERS ?= 20000
 DAYS ?= 365
 # the suite runs on every core (pytest-xdist), each test file on one worker (module fixtures built once)
-PYTEST_ARGS ?= -m "not slow" -n auto --dist loadfile
+PYTEST_ARGS ?= -m "not slow" -n auto --dist loadfile --no-loadscope-reorder
 SCENARIO ?= S
 BENCH_ARGS ?=
 
