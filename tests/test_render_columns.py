@@ -99,11 +99,9 @@ def test_templates_that_transform_capture_or_mix_escaping_render_the_same_as_one
 
 
 def test_printed_values_are_slots_and_transformed_or_random_ones_are_not(tmp_path):
-    templates = write_template(tmp_path, "slots", TRICKY["slots"])
-    templates = write_template(tmp_path, "transformed", TRICKY["transformed"])
-    templates = write_template(tmp_path, "mixed", TRICKY["mixed"])
-    templates = write_template(tmp_path, "dice", {"body.txt.j2": "{{ ['a', 'b']|random }} {{ first_name }}\n"})
-    renderer = Renderer(templates)
+    for name, parts in (*TRICKY.items(), ("dice", {"body.txt.j2": "{{ ['a', 'b']|random }} {{ first_name }}\n"})):
+        write_template(tmp_path, name, parts)
+    renderer = Renderer(tmp_path)
     assert renderer.plan("slots/body.txt.j2").slots == ("first_name", "offer_code")
     assert renderer.plan("slots/subject.j2").slots == ("first_name", "offer_code")
     assert renderer.plan("transformed/subject.j2").slots == ()

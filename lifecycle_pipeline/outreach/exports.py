@@ -44,11 +44,10 @@ def relative_name(day: dt.date, campaign: str) -> str:
     return f"{day.isoformat()}/{_file_name(campaign)}"
 
 
-def _copy_statement() -> str:
-    cells = ", ".join(f"export_cell({quote_ident(c)}) as {quote_ident(c)}" for c in EXPORT_COLUMNS)
-    # the source's name and the columns come from code; the path is bound. No ORDER BY: DuckDB
-    # keeps a scanned table's row order (preserve_insertion_order), and sorting wide rows is slow
-    return f"copy (select {cells} from {SOURCE}) to $path (format csv, header, delimiter ',', quote '\"', escape '\"')"
+# the source's name and the columns come from code; the path is bound. No ORDER BY: DuckDB keeps
+# a scanned table's row order (preserve_insertion_order), and sorting wide rows is slow
+_COPY = (f"copy (select {', '.join(f'export_cell({quote_ident(c)}) as {quote_ident(c)}' for c in EXPORT_COLUMNS)} "
+         f"from {SOURCE}) to $path (format csv, header, delimiter ',', quote '\"', escape '\"')")
 
 
 def _fsync_and_hash(path: Path) -> str:
@@ -87,7 +86,7 @@ def write_campaign(conn: duckdb.DuckDBPyConnection, staging: Path, campaign: str
     path = staging / _file_name(campaign)
     conn.register(SOURCE, rows)
     try:
-        (written,) = conn.execute(_copy_statement(), {"path": str(path)}).fetchone()
+        (written,) = conn.execute(_COPY, {"path": str(path)}).fetchone()
     finally:
         conn.unregister(SOURCE)
     return {"file": _file_name(campaign), "campaign": campaign, "rows": written, "sha256": _fsync_and_hash(path)}

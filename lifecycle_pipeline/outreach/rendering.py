@@ -151,11 +151,11 @@ class _Message:
         if not found:
             return cls((_finish(text, part),), True)
         pieces = re.split("(" + "|".join(map(re.escape, found)) + ")", text)
-        if part == "subject.j2" or pieces[0].strip() == "" or pieces[-1].strip() == "":
-            # a value at an edge of the text or in a subject: trimmed per row, like a full render
-            return cls(tuple(markers[p] if i % 2 else p for i, p in enumerate(pieces)), False)
-        pieces[0], pieces[-1] = pieces[0].lstrip(), pieces[-1].rstrip() + "\n"
-        return cls(tuple(markers[p] if i % 2 else p for i, p in enumerate(pieces)), True)
+        # a value at an edge of the text or in a subject is trimmed per row, like a full render
+        finished = not (part == "subject.j2" or pieces[0].strip() == "" or pieces[-1].strip() == "")
+        if finished:
+            pieces[0], pieces[-1] = pieces[0].lstrip(), pieces[-1].rstrip() + "\n"
+        return cls(tuple(markers[p] if i % 2 else p for i, p in enumerate(pieces)), finished)
 
     def fill(self, values: list, as_text) -> str:
         if len(self.pieces) == 1:
